@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "MMedKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mmed", targets: ["mmed"]),
+        .library(name: "MMedIO", targets: ["MMedIO"]),
+        .library(name: "MMedText", targets: ["MMedText"]),
+        .library(name: "MMedCorpus", targets: ["MMedCorpus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries from Debian's -dev packages (scripts/setup installs them).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "MMedIO", dependencies: ["CZstd", "CZlib"]),
+        .target(name: "MMedText"),
+        .target(
+            name: "MMedCorpus",
+            dependencies: ["MMedIO", "MMedText"],
+            resources: [.copy("Resources/keywords")]
+        ),
+        .executableTarget(
+            name: "mmed",
+            dependencies: [
+                "MMedIO", "MMedText", "MMedCorpus",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "MMedIOTests", dependencies: ["MMedIO"]),
+        .testTarget(name: "MMedTextTests", dependencies: ["MMedText"]),
+        .testTarget(
+            name: "MMedCorpusTests",
+            dependencies: ["MMedCorpus", "MMedIO", "MMedText"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "MMedCLITests", dependencies: ["MMedIO"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

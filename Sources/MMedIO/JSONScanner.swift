@@ -1,0 +1,390 @@
+/// Validates one JSON object (one JSONL record) and finds the values of a few top-level keys, without
+/// building a tree. Strings are validated (escapes, control characters, UTF-8) except for values marked
+/// `deferValidation`, whose UTF-8 the caller checks later while it reads them anyway.
+/// Accepts what Python's `json.loads` accepts, including `NaN`, `Infinity` and `-Infinity`.
+public struct JSONObjectScanner {
+    public enum ValueKind: Sendable, Equatable {
+        case string, number, bool, null, object, array
+    }
+
+    public struct Value {
+        public var kind: ValueKind
+        /// The raw bytes of the value in the line (for strings: between the quotes, escapes undecoded).
+        public var range: Range<Int>
+        /// Whether a string value contains backslash escapes.
+        public var hasEscapes: Bool
+    }
+
+    public struct ScanError: Error, Sendable, CustomStringConvertible {
+        public var offset: Int
+        public var message: String
+        public var description: String { "\(message) at column \(offset + 1)" }
+    }
+
+    private let keys: [[UInt8]]
+    private let deferred: [Bool]
+    /// The value found for each requested key (last occurrence wins, as in Python).
+    public private(set) var values: [Value?]
+
+    public init(keys: [String], deferValidation: Set<String> = []) {
+        self.keys = keys.map { Array($0.utf8) }
+        deferred = keys.map { deferValidation.contains($0) }
+        values = Array(repeating: nil, count: keys.count)
+    }
+
+    public mutating func scan(_ line: UnsafeRawBufferPointer) throws(ScanError) {
+        for index in values.indices { values[index] = nil }
+        let bytes = line.bindMemory(to: UInt8.self)
+        var parser = Parser(bytes: bytes)
+        parser.skipWhitespace()
+        guard parser.position < bytes.count, bytes[parser.position] == UInt8(ascii: "{") else {
+            throw parser.error(bytes.count == 0 || parser.position == bytes.count ? "empty line is not a JSON object" : "expected a JSON object")
+        }
+        parser.position += 1
+        parser.skipWhitespace()
+        if parser.peek() == UInt8(ascii: "}") {
+            parser.position += 1
+        } else {
+            while true {
+                parser.skipWhitespace()
+                guard parser.peek() == UInt8(ascii: "\"") else { throw parser.error("expected a string key") }
+                let keyStart = parser.position + 1
+                let keyEscapes = try parser.skipString(validateUTF8: true)
+                let keyRange = keyStart..<(parser.position - 1)
+                parser.skipWhitespace()
+                guard parser.peek() == UInt8(ascii: ":") else { throw parser.error("expected ':' after a key") }
+                parser.position += 1
+                parser.skipWhitespace()
+                let wanted = matchKey(bytes, keyRange, escaped: keyEscapes)
+                let value = try parser.skipValue(depth: 0, validateUTF8: wanted.map { !deferred[$0] } ?? true)
+                if let wanted { values[wanted] = value }
+                parser.skipWhitespace()
+                guard let next = parser.peek() else { throw parser.error("unterminated object") }
+                parser.position += 1
+                if next == UInt8(ascii: ",") { continue }
+                if next == UInt8(ascii: "}") { break }
+                throw parser.error("expected ',' or '}'", at: parser.position - 1)
+            }
+        }
+        parser.skipWhitespace()
+        if parser.position != bytes.count {
+            throw parser.error("unexpected data after the JSON object")
+        }
+    }
+
+    private func matchKey(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, escaped: Bool) -> Int? {
+        if escaped {
+            var decoded: [UInt8] = []
+            do { try JSONObjectScanner.unescape(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[range])), into: &decoded) } catch { return nil }
+            return keys.firstIndex(of: decoded)
+        }
+        for (index, key) in keys.enumerated() where key.count == range.count {
+            if key.withUnsafeBufferPointer({ k in memcmp(k.baseAddress!, bytes.baseAddress! + range.lowerBound, k.count) == 0 }) {
+                return index
+            }
+        }
+        return nil
+    }
+
+    /// Decodes the escapes of a JSON string body (without quotes) into UTF-8 bytes.
+    /// A lone surrogate escape is an error: it has no UTF-8 form.
+    public static func unescape(_ body: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(ScanError) {
+        output.removeAll(keepingCapacity: true)
+        output.reserveCapacity(body.count)
+        var index = 0
+        let count = body.count
+        while index < count {
+            let byte = body[index]
+            if byte != UInt8(ascii: "\\") {
+                // Copy the run up to the next backslash in one go.
+                var end = index + 1
+                while end < count && body[end] != UInt8(ascii: "\\") { end += 1 }
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: body[index..<end]))
+                index = end
+                continue
+            }
+            guard index + 1 < count else { throw ScanError(offset: index, message: "dangling backslash") }
+            let escape = body[index + 1]
+            index += 2
+            switch escape {
+            case UInt8(ascii: "\""): output.append(0x22)
+            case UInt8(ascii: "\\"): output.append(0x5C)
+            case UInt8(ascii: "/"): output.append(0x2F)
+            case UInt8(ascii: "b"): output.append(0x08)
+            case UInt8(ascii: "f"): output.append(0x0C)
+            case UInt8(ascii: "n"): output.append(0x0A)
+            case UInt8(ascii: "r"): output.append(0x0D)
+            case UInt8(ascii: "t"): output.append(0x09)
+            case UInt8(ascii: "u"):
+                guard let unit = hex4(body, index) else { throw ScanError(offset: index, message: "bad \\u escape") }
+                index += 4
+                var scalar = UInt32(unit)
+                if (0xD800...0xDBFF).contains(unit) {
+                    guard index + 1 < count, body[index] == UInt8(ascii: "\\"), body[index + 1] == UInt8(ascii: "u"),
+                          let low = hex4(body, index + 2), (0xDC00...0xDFFF).contains(low) else {
+                        throw ScanError(offset: index - 6, message: "unpaired UTF-16 surrogate escape \\u\(String(unit, radix: 16))")
+                    }
+                    index += 6
+                    scalar = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
+                } else if (0xDC00...0xDFFF).contains(unit) {
+                    throw ScanError(offset: index - 6, message: "unpaired UTF-16 surrogate escape \\u\(String(unit, radix: 16))")
+                }
+                appendUTF8(scalar, to: &output)
+            default:
+                throw ScanError(offset: index - 1, message: "invalid escape")
+            }
+        }
+    }
+
+    @inline(__always)
+    static func hex4(_ body: UnsafeRawBufferPointer, _ at: Int) -> UInt16? {
+        guard at + 4 <= body.count else { return nil }
+        var value: UInt16 = 0
+        for offset in 0..<4 {
+            let c = body[at + offset]
+            let digit: UInt8
+            switch c {
+            case 0x30...0x39: digit = c - 0x30
+            case 0x41...0x46: digit = c - 0x41 + 10
+            case 0x61...0x66: digit = c - 0x61 + 10
+            default: return nil
+            }
+            value = value << 4 | UInt16(digit)
+        }
+        return value
+    }
+}
+
+@inline(__always)
+public func appendUTF8(_ scalar: UInt32, to output: inout [UInt8]) {
+    if scalar < 0x80 {
+        output.append(UInt8(scalar))
+    } else if scalar < 0x800 {
+        output.append(UInt8(0xC0 | (scalar >> 6)))
+        output.append(UInt8(0x80 | (scalar & 0x3F)))
+    } else if scalar < 0x10000 {
+        output.append(UInt8(0xE0 | (scalar >> 12)))
+        output.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+        output.append(UInt8(0x80 | (scalar & 0x3F)))
+    } else {
+        output.append(UInt8(0xF0 | (scalar >> 18)))
+        output.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
+        output.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+        output.append(UInt8(0x80 | (scalar & 0x3F)))
+    }
+}
+
+private struct Parser {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position = 0
+
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    func error(_ message: String, at: Int? = nil) -> JSONObjectScanner.ScanError {
+        JSONObjectScanner.ScanError(offset: min(at ?? position, max(bytes.count - 1, 0)), message: message)
+    }
+
+    @inline(__always)
+    func peek() -> UInt8? { position < bytes.count ? bytes[position] : nil }
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        while position < bytes.count {
+            let c = bytes[position]
+            if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { position += 1 } else { return }
+        }
+    }
+
+    /// At an opening quote; moves past the closing quote. Returns whether the string had escapes.
+    mutating func skipString(validateUTF8: Bool) throws(JSONObjectScanner.ScanError) -> Bool {
+        position += 1
+        var escapes = false
+        let count = bytes.count
+        let base = bytes.baseAddress!
+        while true {
+            // Fast path: 8 bytes at a time while none is '"', '\\', a control character or non-ASCII
+            // (non-ASCII needs UTF-8 validation only when asked for).
+            while position + 8 <= count {
+                let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
+                if wordNeedsAttention(word, checkHighBit: validateUTF8) { break }
+                position += 8
+            }
+            guard position < count else { throw error("unterminated string") }
+            let c = base[position]
+            if c == UInt8(ascii: "\"") {
+                position += 1
+                return escapes
+            }
+            if c == UInt8(ascii: "\\") {
+                escapes = true
+                guard position + 1 < count else { throw error("unterminated string") }
+                let e = base[position + 1]
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                     UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    position += 2
+                case UInt8(ascii: "u"):
+                    guard JSONObjectScanner.hex4(UnsafeRawBufferPointer(bytes), position + 2) != nil else {
+                        throw error("bad \\u escape")
+                    }
+                    position += 6
+                default:
+                    throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'")
+                }
+                continue
+            }
+            if c < 0x20 { throw error("control character U+\(String(format2: c)) in a string") }
+            if c >= 0x80 && validateUTF8 {
+                let length = utf8SequenceLength(base, position, count)
+                if length == 0 { throw error("invalid UTF-8") }
+                position += length
+                continue
+            }
+            position += 1
+        }
+    }
+
+    mutating func skipValue(depth: Int, validateUTF8: Bool) throws(JSONObjectScanner.ScanError) -> JSONObjectScanner.Value {
+        guard let c = peek() else { throw error("missing value") }
+        let start = position
+        switch c {
+        case UInt8(ascii: "\""):
+            let escapes = try skipString(validateUTF8: validateUTF8)
+            return .init(kind: .string, range: (start + 1)..<(position - 1), hasEscapes: escapes)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            if depth > 512 { throw error("nesting too deep") }
+            let isObject = c == UInt8(ascii: "{")
+            let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            position += 1
+            skipWhitespace()
+            if peek() == close {
+                position += 1
+            } else {
+                while true {
+                    skipWhitespace()
+                    if isObject {
+                        guard peek() == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                        _ = try skipString(validateUTF8: true)
+                        skipWhitespace()
+                        guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
+                        position += 1
+                        skipWhitespace()
+                    }
+                    _ = try skipValue(depth: depth + 1, validateUTF8: true)
+                    skipWhitespace()
+                    guard let next = peek() else { throw error(isObject ? "unterminated object" : "unterminated array") }
+                    position += 1
+                    if next == UInt8(ascii: ",") { continue }
+                    if next == close { break }
+                    throw error("expected ',' or '\(Character(Unicode.Scalar(close)))'", at: position - 1)
+                }
+            }
+            return .init(kind: isObject ? .object : .array, range: start..<position, hasEscapes: false)
+        case UInt8(ascii: "t"):
+            try literal("true"); return .init(kind: .bool, range: start..<position, hasEscapes: false)
+        case UInt8(ascii: "f"):
+            try literal("false"); return .init(kind: .bool, range: start..<position, hasEscapes: false)
+        case UInt8(ascii: "n"):
+            try literal("null"); return .init(kind: .null, range: start..<position, hasEscapes: false)
+        case UInt8(ascii: "N"):
+            try literal("NaN"); return .init(kind: .number, range: start..<position, hasEscapes: false)
+        case UInt8(ascii: "I"):
+            try literal("Infinity"); return .init(kind: .number, range: start..<position, hasEscapes: false)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try number()
+            return .init(kind: .number, range: start..<position, hasEscapes: false)
+        default:
+            throw error("unexpected character")
+        }
+    }
+
+    mutating func literal(_ word: StaticString) throws(JSONObjectScanner.ScanError) {
+        let length = word.utf8CodeUnitCount
+        guard position + length <= bytes.count,
+              memcmp(bytes.baseAddress! + position, word.utf8Start, length) == 0 else {
+            throw error("invalid literal")
+        }
+        position += length
+    }
+
+    mutating func number() throws(JSONObjectScanner.ScanError) {
+        if peek() == UInt8(ascii: "-") {
+            position += 1
+            if peek() == UInt8(ascii: "I") { try literal("Infinity"); return }
+        }
+        guard let first = peek(), isDigit(first) else { throw error("invalid number") }
+        position += 1
+        if first != UInt8(ascii: "0") { while let d = peek(), isDigit(d) { position += 1 } }
+        if peek() == UInt8(ascii: ".") {
+            position += 1
+            guard let d = peek(), isDigit(d) else { throw error("invalid number") }
+            while let d = peek(), isDigit(d) { position += 1 }
+        }
+        if let e = peek(), e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            position += 1
+            if let sign = peek(), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { position += 1 }
+            guard let d = peek(), isDigit(d) else { throw error("invalid number") }
+            while let d = peek(), isDigit(d) { position += 1 }
+        }
+    }
+
+    @inline(__always)
+    func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+}
+
+/// Whether any byte of `word` is '"', '\\', below 0x20, or (when asked) at or above 0x80.
+@inline(__always)
+func wordNeedsAttention(_ word: UInt64, checkHighBit: Bool) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    func hasZeroByte(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+    let quote = hasZeroByte(word ^ (ones &* 0x22))
+    let backslash = hasZeroByte(word ^ (ones &* 0x5C))
+    // bytes < 0x20: (b - 0x20) borrows into the high bit when b < 0x20 and b < 0x80.
+    let control = (word &- (ones &* 0x20)) & ~word & highs
+    var mask = quote | backslash | control
+    if checkHighBit { mask |= word & highs }
+    return mask != 0
+}
+
+/// Length of the valid UTF-8 sequence starting at `index` (a non-ASCII lead byte), or 0 if invalid.
+@inline(__always)
+public func utf8SequenceLength(_ base: UnsafePointer<UInt8>, _ index: Int, _ count: Int) -> Int {
+    let b0 = base[index]
+    if b0 < 0x80 { return 1 }
+    if b0 < 0xC2 { return 0 }
+    if b0 < 0xE0 {
+        guard index + 1 < count, base[index + 1] & 0xC0 == 0x80 else { return 0 }
+        return 2
+    }
+    if b0 < 0xF0 {
+        guard index + 2 < count else { return 0 }
+        let b1 = base[index + 1], b2 = base[index + 2]
+        guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80 else { return 0 }
+        if b0 == 0xE0 && b1 < 0xA0 { return 0 }        // overlong
+        if b0 == 0xED && b1 >= 0xA0 { return 0 }       // surrogates
+        return 3
+    }
+    if b0 < 0xF5 {
+        guard index + 3 < count else { return 0 }
+        let b1 = base[index + 1], b2 = base[index + 2], b3 = base[index + 3]
+        guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80, b3 & 0xC0 == 0x80 else { return 0 }
+        if b0 == 0xF0 && b1 < 0x90 { return 0 }        // overlong
+        if b0 == 0xF4 && b1 >= 0x90 { return 0 }       // above U+10FFFF
+        return 4
+    }
+    return 0
+}
+
+extension String {
+    init(format2 byte: UInt8) {
+        let digits = Array("0123456789ABCDEF")
+        self = "00" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
