@@ -23,6 +23,8 @@ public final class LineReader {
     private var lineNumber = 0
     private var streamOffset: Int64 = 0
     private var atEnd = false
+    /// Whether the line last returned ended in "\n" (only the last line of a stream may not).
+    public private(set) var lastLineHadNewline = true
 
     public init(source: ByteSource) {
         self.source = source
@@ -51,6 +53,7 @@ public final class LineReader {
                 position += length + 1
                 lineNumber += 1
                 let lineOffset = streamOffset
+                lastLineHadNewline = true
                 if carrying {
                     carry.append(UnsafeRawBufferPointer(start: start, count: length))
                     streamOffset += Int64(carry.count + 1)
@@ -66,6 +69,7 @@ public final class LineReader {
         if carrying && carry.count > 0 {
             lineNumber += 1
             let lineOffset = streamOffset
+            lastLineHadNewline = false
             streamOffset += Int64(carry.count)
             return Line(bytes: carry.bytes, number: lineNumber, offset: lineOffset)
         }

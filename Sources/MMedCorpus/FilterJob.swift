@@ -1,0 +1,363 @@
+import Dispatch
+import Foundation
+import MMedIO
+import MMedText
+import Synchronization
+
+/// Everything a `mmed corpus filter` run needs.
+public struct FilterJobConfiguration: Sendable {
+    public var inputs: [InputFile]
+    public var outputDirectory: String
+    /// The language of every document, or nil when `languageField` gives it per document.
+    public var language: Language?
+    public var languageField: String?
+    /// One filter per language that may occur.
+    public var filters: [Language: MedicalKeywordFilter]
+    public var textField = "text"
+    public var idField = "id"
+    public var workers = 1
+    public var shardIndex = 0
+    public var shardCount = 1
+    public var writeDropped = false
+    /// Input bytes per work unit (at most 64 MiB): what a restart may redo.
+    public var unitBytes = 16 << 20
+
+    public init(inputs: [InputFile], outputDirectory: String, language: Language?, languageField: String?,
+                filters: [Language: MedicalKeywordFilter]) {
+        self.inputs = inputs
+        self.outputDirectory = outputDirectory
+        self.language = language
+        self.languageField = languageField
+        self.filters = filters
+    }
+}
+
+/// What a run did, for the command line.
+public struct FilterRunSummary: Sendable {
+    public var total: Tally
+    public var complete: Bool
+    public var quarantined: [Quarantine]
+    public var unitsProcessed: Int
+    public var unitsSkipped: Int
+    public var wallSeconds: Double
+}
+
+public struct FilterJobError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Live counters for a progress display.
+public final class FilterProgress: Sendable {
+    public let totalFileBytes: Atomic<Int64> = .init(0)
+    public let fileBytesRead: Atomic<Int64> = .init(0)
+    public let bytesProcessed: Atomic<Int64> = .init(0)
+    public let documentsScored: Atomic<Int> = .init(0)
+    public let documentsKept: Atomic<Int> = .init(0)
+    public init() {}
+}
+
+/// A plan item: one JSONL file, or a group of consecutive text files; items are split into work units.
+struct PlanItem: Sendable {
+    var index: Int
+    var files: [InputFile]
+}
+
+/// Runs the medical keyword filter over a corpus: plans work units, processes them on worker threads, writes
+/// each unit's outputs atomically followed by its done-marker, and merges statistics. Re-running skips units
+/// that are done; outputs do not depend on the number of workers.
+public final class CorpusFilterJob: Sendable {
+    public let configuration: FilterJobConfiguration
+    let items: [PlanItem]
+
+    public init(configuration: FilterJobConfiguration) {
+        precondition(configuration.unitBytes > 0 && configuration.unitBytes <= 64 << 20, "unit size must be at most 64 MiB")
+        self.configuration = configuration
+        var items: [PlanItem] = []
+        var group: [InputFile] = []
+        var groupBytes: Int64 = 0
+        func flushGroup() {
+            if !group.isEmpty { items.append(PlanItem(index: items.count, files: group)) }
+            group = []
+            groupBytes = 0
+        }
+        for file in configuration.inputs {
+            switch file.format {
+            case .jsonl:
+                flushGroup()
+                items.append(PlanItem(index: items.count, files: [file]))
+            case .text:
+                if !group.isEmpty && (groupBytes + file.size > Int64(configuration.unitBytes) || group.count >= 4096) {
+                    flushGroup()
+                }
+                group.append(file)
+                groupBytes += file.size
+            }
+        }
+        flushGroup()
+        self.items = items
+    }
+
+    var output: String { configuration.outputDirectory }
+
+    static func unitName(item: Int, chunk: Int) -> String {
+        let itemText = String(item), chunkText = String(chunk)
+        return String(repeating: "0", count: max(0, 6 - itemText.count)) + itemText + "-"
+            + String(repeating: "0", count: max(0, 6 - chunkText.count)) + chunkText
+    }
+
+    static func itemName(_ item: Int) -> String {
+        let text = String(item)
+        return String(repeating: "0", count: max(0, 6 - text.count)) + text
+    }
+
+    /// The settings that must match for a re-run to reuse an output directory.
+    func manifest() -> [String: Any] {
+        let languages = configuration.filters.keys.sorted()
+        var filters: [String: Any] = [:]
+        for language in languages {
+            let filter = configuration.filters[language]!
+            filters[language.rawValue] = [
+                "keywords": filter.list.name,
+                "keywords_sha256": filter.list.digest(mode: filter.mode),
+                "keyword_count": filter.matcher.keywords.count,
+                "min_mkc": filter.thresholds.minKeywordCount,
+                "min_density": filter.thresholds.minDensity,
+                "mode": filter.mode.rawValue,
+            ] as [String: Any]
+        }
+        return [
+            "format": "mmedkit-corpus-filter/1",
+            "inputs": configuration.inputs.map { ["path": $0.path, "format": $0.format.rawValue, "compression": $0.compression.rawValue] },
+            "language": configuration.language?.rawValue ?? NSNull(),
+            "language_field": configuration.languageField ?? NSNull(),
+            "text_field": configuration.textField,
+            "id_field": configuration.idField,
+            "unit_bytes": configuration.unitBytes,
+            "write_dropped": configuration.writeDropped,
+            "filters": filters,
+        ]
+    }
+
+    private func prepareOutputDirectory() throws {
+        for sub in ["", "kept", "attributes", "rejected", "units", "items", "quarantine"] + (configuration.writeDropped ? ["dropped"] : []) {
+            try createDirectories(sub.isEmpty ? output : "\(output)/\(sub)")
+        }
+        let manifestPath = "\(output)/run.json"
+        let data = try JSONSerialization.data(withJSONObject: manifest(), options: [.sortedKeys, .prettyPrinted])
+        if fileExists(manifestPath) {
+            let existing = try readWholeFile(manifestPath)
+            if existing != Array(data) {
+                let old = (try? JSONSerialization.jsonObject(with: Data(existing))) as? [String: Any] ?? [:]
+                let new = manifest()
+                let differing = new.keys.sorted().filter { key in
+                    let a = try? JSONSerialization.data(withJSONObject: [key: new[key]!], options: .sortedKeys)
+                    let b = old[key].flatMap { try? JSONSerialization.data(withJSONObject: [key: $0], options: .sortedKeys) }
+                    return a != b
+                }
+                throw FilterJobError(message: "\(output) holds a run made with other settings (\(differing.isEmpty ? "run.json" : differing.joined(separator: ", ")) differ); use a new --output directory, or delete it to start over")
+            }
+        } else {
+            try AtomicFileWriter.write(Array(data), to: manifestPath)
+        }
+    }
+
+    /// Runs this shard's share of the work.
+    public func run(progress: FilterProgress? = nil) throws -> FilterRunSummary {
+        let started = DispatchTime.now()
+        try prepareOutputDirectory()
+        let mine = items.filter { $0.index % configuration.shardCount == configuration.shardIndex }
+        let pending = mine.filter { !fileExists("\(output)/items/\(Self.itemName($0.index)).json") }
+        progress?.totalFileBytes.store(pending.reduce(0) { $0 + $1.files.reduce(0) { $0 + $1.size } }, ordering: .relaxed)
+
+        let state = RunState(workers: max(1, configuration.workers))
+        for item in pending {
+            if state.failed { break }
+            // A quarantine left by an earlier run is retried: the file may have been replaced.
+            removeFile("\(output)/quarantine/\(Self.itemName(item.index)).json")
+            if item.files[0].format == .jsonl {
+                readJSONLItem(item, state: state, progress: progress)
+            } else {
+                let unit = Self.unitName(item: item.index, chunk: 0)
+                let itemGroup = DispatchGroup()
+                if fileExists("\(output)/units/\(unit).json") {
+                    state.skipped.add(1, ordering: .relaxed)
+                } else {
+                    state.slots.wait()
+                    DispatchQueue.global().async(group: itemGroup) {
+                        defer { state.slots.signal() }
+                        self.runUnit(unit, state: state) { try self.processTextGroup(item, unit: unit, progress: progress) }
+                    }
+                }
+                finishItem(item, units: [unit], quarantine: nil, group: itemGroup, state: state)
+            }
+        }
+        state.all.wait()
+        if let failure = state.failures.withLock({ $0.first }) {
+            throw FilterJobError(message: failure)
+        }
+        let merged = try StatisticsMerger(job: self).merge(wallSeconds: seconds(since: started))
+        return FilterRunSummary(total: merged.total, complete: merged.complete, quarantined: merged.quarantined,
+                                unitsProcessed: state.processed.load(ordering: .relaxed),
+                                unitsSkipped: state.skipped.load(ordering: .relaxed),
+                                wallSeconds: seconds(since: started))
+    }
+
+    private func runUnit(_ unit: String, state: RunState, _ body: () throws -> UnitReport) {
+        if state.failed { return }
+        do {
+            let report = try body()
+            let data = try JSONEncoder.sorted.encode(report)
+            try AtomicFileWriter.write(Array(data), to: "\(output)/units/\(unit).json")
+            state.processed.add(1, ordering: .relaxed)
+        } catch {
+            state.fail("unit \(unit): \(error)")
+        }
+    }
+
+    /// Reads a JSONL file once, cutting it into units of the lines that start in each `unitBytes` range of the
+    /// decompressed stream, and hands the units that are not done to the workers.
+    private func readJSONLItem(_ item: PlanItem, state: RunState, progress: FilterProgress?) {
+        let file = item.files[0]
+        let itemGroup = DispatchGroup()
+        var units: [String] = []
+        var quarantine: Quarantine?
+        do {
+            let reader = LineReader(source: try openByteSource(path: file.path, compression: file.compression))
+            let unitBytes = Int64(configuration.unitBytes)
+            var chunkIndex = -1
+            var chunk = ByteBuffer(capacity: 1 << 20)
+            var chunkFirstLine = 0
+            var chunkFirstOffset: Int64 = 0
+            var chunkEndsWithNewline = true
+            var chunkDone = false
+            var lastReported: Int64 = 0
+
+            func dispatchChunk() {
+                guard chunkIndex >= 0 else { return }
+                let unit = Self.unitName(item: item.index, chunk: chunkIndex)
+                units.append(unit)
+                if chunkDone {
+                    state.skipped.add(1, ordering: .relaxed)
+                    return
+                }
+                let lines = LineChunk(bytes: chunk.array, firstLine: chunkFirstLine, firstOffset: chunkFirstOffset,
+                                      lastLineHasNewline: chunkEndsWithNewline)
+                state.slots.wait()
+                DispatchQueue.global().async(group: itemGroup) {
+                    defer { state.slots.signal() }
+                    self.runUnit(unit, state: state) {
+                        try self.processLines(lines, file: file, item: item.index, unit: unit, progress: progress)
+                    }
+                }
+                chunk = ByteBuffer(capacity: 1 << 20)
+            }
+
+            while let line = try reader.next() {
+                if state.failed { break }
+                let index = Int(line.offset / unitBytes)
+                if index != chunkIndex {
+                    dispatchChunk()
+                    chunkIndex = index
+                    chunk.removeAll()
+                    chunkFirstLine = line.number
+                    chunkFirstOffset = line.offset
+                    chunkDone = fileExists("\(output)/units/\(Self.unitName(item: item.index, chunk: index)).json")
+                }
+                if !chunkDone {
+                    chunk.append(line.bytes)
+                    chunk.append(0x0A)
+                }
+                let consumed = reader.fileBytesConsumed
+                if consumed - lastReported >= 1 << 20 {
+                    progress?.fileBytesRead.add(consumed - lastReported, ordering: .relaxed)
+                    lastReported = consumed
+                }
+            }
+            if !state.failed {
+                chunkEndsWithNewline = reader.lastLineHadNewline
+                dispatchChunk()
+            }
+            progress?.fileBytesRead.add(reader.fileBytesConsumed - lastReported, ordering: .relaxed)
+        } catch let error as MMedIOError where error.kind == .corruptCompressed || error.kind == .truncatedCompressed {
+            quarantine = Quarantine(item: item.index, file: file.path, error: error.description)
+        } catch {
+            quarantine = Quarantine(item: item.index, file: file.path, error: "\(error)")
+        }
+        if state.failed { return }
+        finishItem(item, units: units, quarantine: quarantine, group: itemGroup, state: state)
+    }
+
+    /// When the item's units are all done, writes its marker, or for a quarantined file removes what its units
+    /// wrote, so that a file counts wholly or not at all.
+    private func finishItem(_ item: PlanItem, units: [String], quarantine: Quarantine?, group: DispatchGroup, state: RunState) {
+        state.all.enter()
+        group.notify(queue: state.markerQueue) {
+            defer { state.all.leave() }
+            if state.failed { return }
+            do {
+                if let quarantine {
+                    self.removeUnits(ofItem: item.index)
+                    let data = try JSONEncoder.sorted.encode(quarantine)
+                    try AtomicFileWriter.write(Array(data), to: "\(self.output)/quarantine/\(Self.itemName(item.index)).json")
+                    return
+                }
+                let report = ItemReport(item: item.index, inputs: item.files.map(\.path), units: units)
+                let data = try JSONEncoder.sorted.encode(report)
+                try AtomicFileWriter.write(Array(data), to: "\(self.output)/items/\(Self.itemName(item.index)).json")
+            } catch {
+                state.fail("item \(item.index): \(error)")
+            }
+        }
+    }
+
+    private func removeUnits(ofItem item: Int) {
+        let prefix = Self.itemName(item) + "-"
+        for sub in ["kept", "dropped", "attributes", "rejected", "units"] {
+            let directory = "\(output)/\(sub)"
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }
+            for name in names where name.hasPrefix(prefix) { removeFile("\(directory)/\(name)") }
+        }
+    }
+}
+
+/// Shared state of one run.
+final class RunState: Sendable {
+    let slots: DispatchSemaphore
+    let all = DispatchGroup()
+    let markerQueue = DispatchQueue(label: "mmed.filter.markers")
+    let failures = Mutex<[String]>([])
+    let failedFlag = Atomic<Bool>(false)
+    let processed = Atomic<Int>(0)
+    let skipped = Atomic<Int>(0)
+
+    init(workers: Int) { slots = DispatchSemaphore(value: workers) }
+
+    var failed: Bool { failedFlag.load(ordering: .relaxed) }
+
+    func fail(_ message: String) {
+        failures.withLock { $0.append(message) }
+        failedFlag.store(true, ordering: .relaxed)
+    }
+}
+
+/// Complete lines of one unit, each followed by "\n".
+struct LineChunk: Sendable {
+    var bytes: [UInt8]
+    var firstLine: Int
+    var firstOffset: Int64
+    /// Whether the unit's last line ended in "\n" in the input (false only at the end of a file).
+    var lastLineHasNewline: Bool
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+func seconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}

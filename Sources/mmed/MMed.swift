@@ -1,0 +1,18 @@
+import ArgumentParser
+
+@main
+struct MMed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mmed",
+        abstract: "MMedKit: build multilingual medical language models (corpus, pretraining data, MMedBench).",
+        version: "0.1.0",
+        subcommands: [Corpus.self]
+    )
+}
+
+struct Corpus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build the medical corpus (MMedC): filter web text by medical keywords, re-tune thresholds.",
+        subcommands: [CorpusFilter.self, CorpusRethreshold.self, CorpusStats.self]
+    )
+}
