@@ -34,7 +34,7 @@ let package = Package(
         ),
 
         .testTarget(name: "MMedIOTests", dependencies: ["MMedIO"]),
-        .testTarget(name: "MMedTextTests", dependencies: ["MMedText"]),
+        .testTarget(name: "MMedTextTests", dependencies: ["MMedText"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MMedCorpusTests",
             dependencies: ["MMedCorpus", "MMedIO", "MMedText"],
