@@ -40,7 +40,9 @@ public struct InputError: Error, CustomStringConvertible, Sendable {
 /// Expands the user's input arguments (files, directories searched recursively, glob patterns) into a sorted,
 /// de-duplicated list of input files. A missing path, a pattern that matches nothing, or an explicitly named
 /// file of an unknown kind is an error; files of unknown kinds inside directories are skipped and reported.
-public func expandInputs(_ arguments: [String]) throws -> (files: [InputFile], skipped: [String]) {
+/// Directories in `excluding` (the job's own output) are never searched.
+public func expandInputs(_ arguments: [String], excluding: [String] = []) throws -> (files: [InputFile], skipped: [String]) {
+    let excluded = Set(excluding.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
     var files: [InputFile] = []
     var skipped: [String] = []
     var seen = Set<String>()
@@ -65,6 +67,12 @@ public func expandInputs(_ arguments: [String]) throws -> (files: [InputFile], s
     }
 
     func walk(_ directory: String) throws {
+        if excluded.contains(URL(fileURLWithPath: directory).standardizedFileURL.path) { return }
+        // Never read a filter run's own output directory as input.
+        if FileManager.default.fileExists(atPath: directory + "/run.json") && FileManager.default.fileExists(atPath: directory + "/units") {
+            skipped.append(directory)
+            return
+        }
         let entries: [String]
         do { entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted() } catch {
             throw InputError(message: "\(directory): cannot list directory (\(error.localizedDescription))")

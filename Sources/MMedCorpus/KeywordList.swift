@@ -79,7 +79,7 @@ public struct KeywordList: Sendable {
         var keywords: [String] = []
         var thresholds: Thresholds?
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            let line = pythonStrip(rawLine)
             if line.isEmpty { continue }
             if line.hasPrefix("#") {
                 let body = line.dropFirst().trimmingCharacters(in: .whitespaces)
@@ -176,6 +176,14 @@ public struct KeywordList: Sendable {
     public func digest(mode: MatchMode) -> String {
         SHA256.hex(Array(prepared(mode: mode).joined(separator: "\n").utf8))
     }
+}
+
+/// Python's `str.strip()`: removes leading and trailing `str.isspace()` characters.
+func pythonStrip(_ text: Substring) -> String {
+    let scalars = text.unicodeScalars
+    guard let first = scalars.firstIndex(where: { !PythonText.isWhitespace($0.value) }),
+          let last = scalars.lastIndex(where: { !PythonText.isWhitespace($0.value) }) else { return "" }
+    return String(scalars[first...last])
 }
 
 /// The original's long/short split: long keywords are counted as substrings, short ones as whole tokens.

@@ -120,7 +120,7 @@ struct CorpusFilter: ParsableCommand {
         let matchMode = MatchMode(rawValue: mode)!
         let (shardIndex, shardCount) = try parseShard()
         let expanded: (files: [InputFile], skipped: [String])
-        do { expanded = try expandInputs(inputs) } catch { throw CleanExit.message("error: \(error)", code: 2) }
+        do { expanded = try expandInputs(inputs, excluding: [output]) } catch { throw CleanExit.message("error: \(error)", code: 2) }
         if !quiet && !expanded.skipped.isEmpty {
             printError("note: skipped \(expanded.skipped.count) file(s) of unknown kind, e.g. \(expanded.skipped[0])")
         }

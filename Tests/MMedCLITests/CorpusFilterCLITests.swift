@@ -1,0 +1,209 @@
+import Foundation
+import Testing
+
+@Suite(.serialized) struct CorpusFilterCLITests {
+    static let corpus: String = {
+        let directory = temporaryDirectory("sharedcorpus")
+        let path = directory + "/corpus.jsonl"
+        try! makeCorpus(at: path, records: 12_000)
+        return path
+    }()
+
+    @Test func outputIsByteIdenticalForOneTwoAndFourWorkers() throws {
+        var snapshots: [[String: Data]] = []
+        for workers in [1, 2, 4] {
+            let output = temporaryDirectory("workers\(workers)")
+            let result = try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", output, "--lang", "en",
+                                          "--workers", String(workers), "--unit-mb", "1", "--write-dropped", "--quiet"])
+            #expect(result.status == 0, "\(result.standardError)")
+            snapshots.append(try outputSnapshot(output))
+        }
+        #expect(snapshots[0].keys.filter { $0.hasPrefix("kept/") }.count >= 4, "expected several units")
+        #expect(snapshots[0] == snapshots[1])
+        #expect(snapshots[0] == snapshots[2])
+    }
+
+    @Test func killedRunResumesToTheSameOutput() throws {
+        let reference = temporaryDirectory("reference")
+        var result = try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", reference, "--lang", "en",
+                                      "--workers", "1", "--unit-mb", "1", "--quiet"])
+        #expect(result.status == 0)
+
+        let output = temporaryDirectory("killed")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: MMedCLI.executable)
+        process.arguments = ["corpus", "filter", "--input", Self.corpus, "--output", output, "--lang", "en",
+                             "--workers", "1", "--unit-mb", "1", "--quiet"]
+        try process.run()
+        // Kill it once some, but not all, units are done.
+        let deadline = Date().addingTimeInterval(60)
+        var killedMidway = false
+        while Date() < deadline && process.isRunning {
+            let done = (try? FileManager.default.contentsOfDirectory(atPath: output + "/units"))?.filter { $0.hasSuffix(".json") }.count ?? 0
+            if done >= 2 {
+                kill(process.processIdentifier, SIGKILL)
+                killedMidway = true
+                break
+            }
+            usleep(2_000)
+        }
+        process.waitUntilExit()
+        try #require(killedMidway, "the run finished before it could be killed")
+        #expect(!FileManager.default.fileExists(atPath: output + "/stats.json"))
+
+        result = try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", output, "--lang", "en",
+                                  "--workers", "2", "--unit-mb", "1"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("already done"))
+        var resumed = try outputSnapshot(output)
+        // Temporary files of the killed writer may remain beside the outputs; they are never read.
+        resumed = resumed.filter { !lastComponent($0.key).hasPrefix(".") }
+        #expect(resumed == (try outputSnapshot(reference)))
+    }
+
+    @Test func shardsTogetherEqualOneRun() throws {
+        let directory = temporaryDirectory("shards")
+        for index in 0..<3 { try makeCorpus(at: directory + "/part-\(index).jsonl", records: 300, seed: UInt64(index + 1)) }
+        // The outputs sit inside the input folder: the job must not read its own output.
+        let whole = directory + "/whole", sharded = directory + "/sharded"
+        #expect(try MMedCLI.run(["corpus", "filter", "--input", directory, "--output", whole, "--lang", "en", "--quiet"]).status == 0)
+        #expect(try MMedCLI.run(["corpus", "filter", "--input", directory, "--output", sharded, "--lang", "en", "--shard", "0/2", "--quiet"]).status == 0)
+        #expect(try stats(sharded)["complete"] as? Bool == false)
+        // The second shard comes from the Slurm array variables.
+        let second = try MMedCLI.run(["corpus", "filter", "--input", directory, "--output", sharded, "--lang", "en", "--quiet"],
+                                     environment: ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_MIN": "1"])
+        #expect(second.status == 0, "\(second.standardError)")
+        #expect(try stats(sharded)["complete"] as? Bool == true)
+        #expect(try outputSnapshot(sharded) == (try outputSnapshot(whole)))
+    }
+
+    @Test func malformedRecordsAreRejectedWithFileLineAndReasonAndCountsAddUp() throws {
+        let directory = temporaryDirectory("malformed")
+        let input = directory + "/in.jsonl"
+        var bytes = Data("""
+        {"id": 1, "text": "The patient has diabetes and hypertension; insulin therapy and blood pressure medication were started in hospital."}
+        {"id": 2, "text": "broken
+        {"id": 3}
+        {"id": 4, "text": 42}
+
+        {"id": 5, "text": null}
+        {"id": 6, "text": "bad escape \\ud800 here"}
+
+        """.utf8)
+        bytes.append(Data("{\"id\": 7, \"text\": \"invalid ".utf8) + Data([0xFF, 0xFE]) + Data(" bytes\"}\n".utf8))
+        bytes.append(Data("{\"id\": 8, \"text\": \"fine, general text about the weather\"}".utf8))  // no final newline
+        try bytes.write(to: URL(fileURLWithPath: input))
+        let output = directory + "/out"
+        let result = try MMedCLI.run(["corpus", "filter", "--input", input, "--output", output, "--lang", "en", "--min-mkc", "3", "--quiet"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let total = try stats(output)["total"] as! [String: Any]
+        #expect(total["documents_read"] as? Int == 8)
+        #expect(total["documents_rejected"] as? Int == 6)
+        #expect((total["documents_kept"] as! Int) + (total["documents_dropped"] as! Int) == 2)
+        #expect(total["bytes_read"] as? Int == bytes.count - 1, "every byte but the blank line's is accounted for")
+        #expect(try stats(output)["blank_lines"] as? Int == 1)
+        let rejected = try String(contentsOfFile: output + "/rejected.jsonl", encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(rejected.map { $0["line"] as! Int } == [2, 3, 4, 6, 7, 8])
+        let reasons = rejected.map { $0["reason"] as! String }
+        #expect(reasons[0].contains("malformed JSON"))
+        #expect(reasons[1] == "missing field \"text\"")
+        #expect(reasons[2].contains("is a number, not a string"))
+        #expect(reasons[3].contains("is null, not a string"))
+        #expect(reasons[4].contains("surrogate"))
+        #expect(reasons[5].contains("invalid UTF-8"))
+        #expect(rejected[5]["record_base64"] != nil)
+        #expect(rejected.allSatisfy { ($0["file"] as? String) == input })
+    }
+
+    @Test(arguments: ["zst", "gz"])
+    func corruptCompressedInputIsQuarantinedAndTheRestFinishes(suffix: String) throws {
+        let directory = temporaryDirectory("quarantine\(suffix)")
+        try makeCorpus(at: directory + "/good.jsonl", records: 200)
+        try makeCorpus(at: directory + "/bad.jsonl", records: 2000, seed: 9)
+        let tool = suffix == "zst" ? "zstd -q -f bad.jsonl -o bad.jsonl.zst" : "gzip -f bad.jsonl"
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", "cd \(directory) && \(tool) && head -c 9000 bad.jsonl.\(suffix) > cut.jsonl.\(suffix) && rm bad.jsonl.\(suffix)"]
+        try shell.run()
+        shell.waitUntilExit()
+        let output = directory + "/out"
+        let strict = try MMedCLI.run(["corpus", "filter", "--input", directory + "/good.jsonl", directory + "/cut.jsonl.\(suffix)",
+                                      "--output", output, "--lang", "en"])
+        #expect(strict.status == 3)
+        #expect(strict.standardError.contains("cut.jsonl.\(suffix)") && strict.standardError.contains("truncated"))
+        let summary = try stats(output)
+        #expect((summary["quarantined"] as! [[String: Any]]).count == 1)
+        #expect((summary["total"] as! [String: Any])["documents_read"] as? Int == 200, "only the good file counts")
+        #expect(summary["complete"] as? Bool == true)
+        let lenient = try MMedCLI.run(["corpus", "filter", "--input", directory + "/good.jsonl", directory + "/cut.jsonl.\(suffix)",
+                                       "--output", output, "--lang", "en", "--allow-partial", "--quiet"])
+        #expect(lenient.status == 0)
+    }
+
+    @Test func badArgumentsFailBeforeAnyWork() throws {
+        let directory = temporaryDirectory("badargs")
+        let output = directory + "/out"
+        var result = try MMedCLI.run(["corpus", "filter", "--input", directory + "/missing.jsonl", "--output", output, "--lang", "en"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("missing.jsonl") && result.standardError.contains("no such file"))
+        result = try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", output, "--lang", "xx"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("unknown language 'xx'"))
+        result = try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", output, "--lang", "en", "--keywords-preset", "mmedlm"])
+        #expect(result.standardError.contains("--keywords-file"))
+        #expect(!FileManager.default.fileExists(atPath: output), "nothing may be written before the arguments are checked")
+    }
+
+    @Test func rerunWithOtherSettingsIsRefused() throws {
+        let output = temporaryDirectory("settings") + "/out"
+        #expect(try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", output, "--lang", "en", "--quiet"]).status == 0)
+        let again = try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", output, "--lang", "en", "--min-mkc", "2"])
+        #expect(again.status != 0)
+        #expect(again.standardError.contains("other settings") && again.standardError.contains("filters"))
+    }
+
+    @Test func rethresholdAgreesWithARunAtTheNewThresholds() throws {
+        let directory = temporaryDirectory("rethreshold")
+        let first = directory + "/a", second = directory + "/b"
+        #expect(try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", first, "--lang", "en", "--quiet"]).status == 0)
+        #expect(try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", second, "--lang", "en", "--quiet",
+                                 "--min-mkc", "3", "--min-density", "0.02"]).status == 0)
+        let report = directory + "/r.json"
+        let result = try MMedCLI.run(["corpus", "rethreshold", first, "--min-mkc", "3", "--min-density", "0.02", "--json", report])
+        #expect(result.status == 0, "\(result.standardError)")
+        let rows = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any])["languages"] as! [[String: Any]]
+        let kept = ((try stats(second))["total"] as! [String: Any])["documents_kept"] as! Int
+        #expect(rows.first?["kept_after"] as? Int == kept)
+        #expect((rows.first?["kept_after"] as! Int) > (rows.first?["kept_before"] as! Int))
+    }
+
+    @Test func sampleCorpusPerDocumentLanguagesTextFilesAndGlobs() throws {
+        let output = temporaryDirectory("sample") + "/out"
+        var result = try MMedCLI.run(["corpus", "filter", "--input", Repository.path("samples/corpus/mixed.jsonl"),
+                                      "--output", output + "-mixed", "--lang-field", "lang", "--quiet"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let languages = (try stats(output + "-mixed"))["languages"] as! [String: [String: Any]]
+        #expect(Set(languages.keys) == ["en", "zh", "ja", "fr", "ru", "es", "de", "ar"])
+        #expect(languages.values.allSatisfy { ($0["documents_kept"] as! Int) > 0 && ($0["documents_dropped"] as! Int) > 0 },
+                "each language of the sample has medical and general documents")
+
+        result = try MMedCLI.run(["corpus", "filter", "--input", Repository.path("samples/corpus/pages/en-*.txt"),
+                                  "--output", output + "-pages", "--lang", "en", "--quiet", "--write-dropped"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let total = (try stats(output + "-pages"))["total"] as! [String: Any]
+        #expect(total["documents_read"] as? Int == 2)
+        #expect(total["documents_kept"] as? Int == 1, "the discharge summary is medical, the city news is not")
+
+        for (file, lang) in [("web-zh.jsonl.zst", "zh"), ("web-fr.jsonl.gz", "fr"), ("web-ja.jsonl.zst", "jp")] {
+            result = try MMedCLI.run(["corpus", "filter", "--input", Repository.path("samples/corpus/" + file),
+                                      "--output", output + "-" + lang, "--lang", lang, "--quiet"])
+            #expect(result.status == 0, "\(file): \(result.standardError)")
+            #expect(((try stats(output + "-" + lang))["total"] as! [String: Any])["documents_kept"] as! Int > 0)
+        }
+    }
+}
+
+func lastComponent(_ path: String) -> String {
+    String(path.split(separator: "/").last ?? "")
+}
