@@ -8,7 +8,7 @@ import Synchronization
 public struct FilterJobConfiguration: Sendable {
     public var inputs: [InputFile]
     public var outputDirectory: String
-    /// The language of every document, or nil when `languageField` gives it per document.
+    /// The language of every document; with `languageField`, of those that lack the field (nil: they are rejected).
     public var language: Language?
     public var languageField: String?
     /// One filter per language that may occur.

@@ -136,13 +136,7 @@ extension CorpusFilterJob {
                 }
                 // Language of the document.
                 var language: Language
-                if let fixed = configuration.language {
-                    language = fixed
-                } else {
-                    let field = configuration.languageField!
-                    guard let value = scanner.values[2] else {
-                        try reject("missing field \"\(field)\"", category: "missing language field"); continue
-                    }
+                if let field = configuration.languageField, let value = scanner.values[2] {
                     guard value.kind == .string, !value.hasEscapes,
                           let code = String(validating: UnsafeRawBufferPointer(rebasing: line[value.range]), as: UTF8.self) else {
                         try reject("field \"\(field)\" is not a language code string", category: "bad language field"); continue
@@ -151,6 +145,10 @@ extension CorpusFilterJob {
                         try reject("unsupported language \"\(code)\" in field \"\(field)\" (supported: \(Language.supportedCodes))", category: "unsupported language"); continue
                     }
                     language = parsed
+                } else if let fallback = configuration.language {
+                    language = fallback
+                } else {
+                    try reject("missing field \"\(configuration.languageField!)\"", category: "missing language field"); continue
                 }
                 guard let scorer = scorers.scorer(language), let filter = configuration.filters[language] else {
                     try reject("no keyword list for language \"\(language.rawValue)\"", language: language.rawValue, category: "no keyword list for language"); continue

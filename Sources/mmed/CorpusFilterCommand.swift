@@ -24,7 +24,7 @@ struct CorpusFilter: ParsableCommand {
     @Option(help: "Output directory.")
     var output: String
 
-    @Option(help: "Language of every document: \(Language.supportedCodes) (jp is accepted for ja).")
+    @Option(help: "Language of every document: \(Language.supportedCodes) (jp is accepted for ja); with --lang-field, of documents without that field.")
     var lang: String?
 
     @Option(help: "Take each document's language from this JSON field instead of --lang.")
@@ -74,7 +74,7 @@ struct CorpusFilter: ParsableCommand {
 
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one --input") }
-        if (lang == nil) == (langField == nil) { throw ValidationError("give exactly one of --lang and --lang-field") }
+        if lang == nil && langField == nil { throw ValidationError("give --lang, --lang-field, or both") }
         if let lang, Language(code: lang) == nil {
             throw ValidationError("unknown language '\(lang)'; supported: \(Language.supportedCodes)")
         }
@@ -125,7 +125,7 @@ struct CorpusFilter: ParsableCommand {
             printError("note: skipped \(expanded.skipped.count) file(s) of unknown kind, e.g. \(expanded.skipped[0])")
         }
 
-        let languages: [Language] = lang.map { [Language(code: $0)!] } ?? Language.allCases
+        let languages: [Language] = langField == nil ? [Language(code: lang!)!] : Language.allCases
         var filters: [Language: MedicalKeywordFilter] = [:]
         do {
             for language in languages {
@@ -134,7 +134,7 @@ struct CorpusFilter: ParsableCommand {
                     list = try KeywordList.load(path: keywords)
                 } else if keywordsPreset == "mmedlm" {
                     do { list = try KeywordList.mmedlm(jsonPath: keywordsFile!, language: language) } catch {
-                        if lang == nil { continue }  // per-document languages: those without a list are rejected
+                        if langField != nil { continue }  // per-document languages: those without a list are rejected
                         throw error
                     }
                 } else {

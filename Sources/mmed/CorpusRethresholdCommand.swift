@@ -87,11 +87,11 @@ struct CorpusStats: ParsableCommand {
             throw CleanExit.message("error: \(directory)/stats.json: missing or unreadable; run `mmed corpus filter` first", code: 1)
         }
         let languages = stats["languages"] as? [String: [String: Any]] ?? [:]
-        print("lang        read       kept    dropped   rejected   keep_rate    bytes_read    bytes_kept")
+        print("lang          read       kept    dropped   rejected   keep_rate    bytes_read    bytes_kept")
         func row(_ name: String, _ t: [String: Any]) {
             func n(_ key: String) -> String { String((t[key] as? NSNumber)?.int64Value ?? 0) }
             let rate = (t["keep_rate"] as? NSNumber)?.doubleValue ?? 0
-            print(name.padding(toLength: 6, withPad: " ", startingAt: 0) + n("documents_read").leftPadded(10) + n("documents_kept").leftPadded(11)
+            print(name.padding(toLength: 8, withPad: " ", startingAt: 0) + n("documents_read").leftPadded(10) + n("documents_kept").leftPadded(11)
                   + n("documents_dropped").leftPadded(11) + n("documents_rejected").leftPadded(11)
                   + String(format: "%11.2f%%", 100 * rate) + n("bytes_read").leftPadded(14) + n("bytes_kept").leftPadded(14))
         }
