@@ -3,17 +3,20 @@ import MMedText
 /// Counts keyword occurrences in lower-cased UTF-8 text, as the MMedLM filter does:
 /// substring keywords by non-overlapping `str.count`, token keywords by whole-token equality over `str.split()`.
 ///
-/// Substring keywords run through one Aho–Corasick automaton compiled to a dense DFA over byte classes, so the
-/// text is read once whatever the number of keywords. Matching UTF-8 bytes equals matching code points
-/// because UTF-8 is self-synchronising. Token keywords are looked up in an open-addressing hash table.
+/// All keywords run through one Aho–Corasick automaton compiled to a dense DFA over byte classes, so the text is
+/// read once whatever the number of keywords. Matching UTF-8 bytes equals matching code points because UTF-8 is
+/// self-synchronising. A token keyword's match counts only when Python whitespace (or the text's edge) stands on
+/// both sides, which is exactly when `lower.split()` holds a token equal to it; that check runs only on matches.
 public final class KeywordMatcher: Sendable {
     /// The prepared keywords (lower-cased; duplicates possible in `published` mode).
     public let keywords: [String]
     /// Length of each keyword in code points (Python `len`).
     let codePointLengths: [Int]
     let byteLengths: [Int]
-    let substringKeywordCount: Int
-    let tokenKeywordCount: Int
+    /// Whether a keyword counts only as a whole token.
+    let wholeToken: [Bool]
+    /// The longest keyword in bytes.
+    let maxKeywordBytes: Int
 
     // Automaton. `transitions[row + byteClass[b]]` is the next row; rows are premultiplied by `classCount`.
     let byteClass: [UInt8]
@@ -26,9 +29,6 @@ public final class KeywordMatcher: Sendable {
     let reports: [Int32]
     let firstReportingState: Int
 
-    // Token table.
-    let tokenTable: TokenTable
-
     /// - Parameters:
     ///   - keywords: prepared keywords (see `KeywordList.prepared(mode:)`).
     ///   - substring: for each keyword, whether it is counted as a substring (else as a whole token).
@@ -37,12 +37,11 @@ public final class KeywordMatcher: Sendable {
         self.keywords = keywords
         codePointLengths = keywords.map { $0.unicodeScalars.count }
         byteLengths = keywords.map { $0.utf8.count }
-        let substringIDs = keywords.indices.filter { substring[$0] }
-        let tokenIDs = keywords.indices.filter { !substring[$0] }
-        substringKeywordCount = substringIDs.count
-        tokenKeywordCount = tokenIDs.count
-
-        let automaton = Automaton.build(keywords: keywords, ids: substringIDs)
+        wholeToken = substring.map { !$0 }
+        maxKeywordBytes = max(1, byteLengths.max() ?? 1)
+        // A token keyword that contains whitespace can never equal a token of `split()`: it never matches.
+        let matchable = keywords.indices.filter { substring[$0] || !$0.isMultiToken(keywords) }
+        let automaton = Automaton.build(keywords: keywords, ids: matchable)
         byteClass = automaton.byteClass
         classCount = automaton.classCount
         transitions = automaton.transitions
@@ -50,7 +49,6 @@ public final class KeywordMatcher: Sendable {
         reportStart = automaton.reportStart
         reports = automaton.reports
         firstReportingState = automaton.firstReportingState
-        tokenTable = TokenTable(keywords: keywords, ids: tokenIDs)
     }
 
     /// Builds the matcher for a language and mode: zh/ja in `paper` mode count every keyword as a substring;
@@ -62,11 +60,17 @@ public final class KeywordMatcher: Sendable {
     }
 }
 
+private extension Int {
+    func isMultiToken(_ keywords: [String]) -> Bool {
+        keywords[self].unicodeScalars.contains { PythonText.isWhitespace($0.value) }
+    }
+}
+
 /// Per-thread scratch space and the scoring loop.
 public final class KeywordScorer {
     public let matcher: KeywordMatcher
-    private var counts: [Int32]
-    private var lastEnd: [Int]
+    private var counts: UnsafeMutablePointer<Int32>
+    private var lastEnd: UnsafeMutablePointer<Int>
     private var touched: [Int32] = []
     private var lowered: UnsafeMutablePointer<UInt8>
     private var loweredCapacity: Int
@@ -97,13 +101,19 @@ public final class KeywordScorer {
 
     public init(matcher: KeywordMatcher) {
         self.matcher = matcher
-        counts = Array(repeating: 0, count: matcher.keywords.count)
-        lastEnd = Array(repeating: 0, count: matcher.keywords.count)
+        counts = .allocate(capacity: max(1, matcher.keywords.count))
+        counts.initialize(repeating: 0, count: max(1, matcher.keywords.count))
+        lastEnd = .allocate(capacity: max(1, matcher.keywords.count))
+        lastEnd.initialize(repeating: 0, count: max(1, matcher.keywords.count))
         loweredCapacity = 1 << 16
         lowered = .allocate(capacity: loweredCapacity)
     }
 
-    deinit { lowered.deallocate() }
+    deinit {
+        lowered.deallocate()
+        counts.deallocate()
+        lastEnd.deallocate()
+    }
 
     /// Scores UTF-8 `text`.
     public func score(_ text: UnsafeRawBufferPointer) -> Result<Score, Failure> {
@@ -115,13 +125,7 @@ public final class KeywordScorer {
         }
         let lowerResult = PythonText.lowercase(text, into: lowered)
         if let offset = lowerResult.invalidUTF8Offset { return .failure(.invalidUTF8(offset: offset)) }
-        let length = lowerResult.outputCount
-        // Zero padding lets the token hash read 8 bytes past a token's end.
-        for k in 0..<16 { lowered[length + k] = 0 }
-        let buffer = UnsafeBufferPointer(start: lowered, count: length)
-
-        if matcher.substringKeywordCount > 0 { scanSubstrings(buffer) }
-        if matcher.tokenKeywordCount > 0 { scanTokens(buffer) }
+        scan(UnsafeBufferPointer(start: lowered, count: lowerResult.outputCount))
 
         var unique = 0
         var characters = 0
@@ -141,73 +145,106 @@ public final class KeywordScorer {
         return copy.withUTF8 { score(UnsafeRawBufferPointer($0)) }
     }
 
-    @inline(__always)
-    private func count(_ id: Int) {
-        if counts[id] == 0 { touched.append(Int32(id)) }
-        counts[id] += 1
-    }
+    /// Matches found by the second stream, applied after the first stream's (they end further right).
+    private var deferredMatches: [(row: UInt32, end: Int)] = []
 
-    private func scanSubstrings(_ text: UnsafeBufferPointer<UInt8>) {
+    /// Runs the automaton over `text`. A long text is read as two interleaved streams, so that the two chains
+    /// of dependent table loads overlap: the second stream starts from the root `maxKeywordBytes - 1` bytes
+    /// before the middle (enough to see every match that ends after the middle) and keeps only those matches.
+    private func scan(_ text: UnsafeBufferPointer<UInt8>) {
+        guard let base = text.baseAddress else { return }
         let m = matcher
-        m.transitions.withUnsafeBufferPointer { transitions in
-            m.byteClass.withUnsafeBufferPointer { byteClass in
-                var row: UInt32 = 0
+        let count = text.count
+        let overlap = m.maxKeywordBytes
+        m.transitions.withUnsafeBufferPointer { transitionBuffer in
+            m.byteClass.withUnsafeBufferPointer { classBuffer in
+                let transitions = transitionBuffer.baseAddress!
+                let byteClass = classBuffer.baseAddress!
                 let firstReporting = m.firstReportingRow
-                for index in 0..<text.count {
-                    row = transitions[Int(row) &+ Int(byteClass[Int(text[index])])]
-                    if row >= firstReporting {
-                        reportMatches(row: row, end: index + 1)
+                var rowA: UInt32 = 0
+                var indexA = 0
+                if count >= 4 * overlap + 256 {
+                    let middle = count / 2
+                    var rowB: UInt32 = 0
+                    var indexB = middle - overlap
+                    // Warm-up: the second stream reads up to the middle without keeping matches.
+                    while indexB < middle {
+                        rowB = transitions[Int(rowB) &+ Int(byteClass[Int(base[indexB])])]
+                        indexB &+= 1
                     }
+                    let steps = min(middle, count - middle)
+                    var step = 0
+                    while step < steps {
+                        rowA = transitions[Int(rowA) &+ Int(byteClass[Int(base[indexA])])]
+                        rowB = transitions[Int(rowB) &+ Int(byteClass[Int(base[indexB])])]
+                        indexA &+= 1
+                        indexB &+= 1
+                        step &+= 1
+                        if rowA >= firstReporting { reportMatches(row: rowA, end: indexA, text: text) }
+                        if rowB >= firstReporting { deferredMatches.append((rowB, indexB)) }
+                    }
+                    while indexB < count {
+                        rowB = transitions[Int(rowB) &+ Int(byteClass[Int(base[indexB])])]
+                        indexB &+= 1
+                        if rowB >= firstReporting { deferredMatches.append((rowB, indexB)) }
+                    }
+                    while indexA < middle {
+                        rowA = transitions[Int(rowA) &+ Int(byteClass[Int(base[indexA])])]
+                        indexA &+= 1
+                        if rowA >= firstReporting { reportMatches(row: rowA, end: indexA, text: text) }
+                    }
+                    for match in deferredMatches { reportMatches(row: match.row, end: match.end, text: text) }
+                    deferredMatches.removeAll(keepingCapacity: true)
+                    return
+                }
+                while indexA < count {
+                    rowA = transitions[Int(rowA) &+ Int(byteClass[Int(base[indexA])])]
+                    indexA &+= 1
+                    if rowA >= firstReporting { reportMatches(row: rowA, end: indexA, text: text) }
                 }
             }
         }
     }
 
-    private func reportMatches(row: UInt32, end: Int) {
+    @inline(never)
+    private func reportMatches(row: UInt32, end: Int, text: UnsafeBufferPointer<UInt8>) {
         let m = matcher
         let state = Int(row) / m.classCount - m.firstReportingState
         let start = Int(m.reportStart[state])
         let stop = Int(m.reportStart[state + 1])
         for slot in start..<stop {
             let id = Int(m.reports[slot])
-            // Non-overlapping occurrences of one keyword, left to right (Python `str.count`).
-            if end - m.byteLengths[id] >= lastEnd[id] {
-                lastEnd[id] = end
-                count(id)
+            let begin = end - m.byteLengths[id]
+            if m.wholeToken[id] {
+                guard isTokenBoundaryBefore(begin, text), isTokenBoundaryAt(end, text) else { continue }
+            } else if begin < lastEnd[id] {
+                // Non-overlapping occurrences of one keyword, left to right (Python `str.count`).
+                continue
             }
+            lastEnd[id] = end
+            if counts[id] == 0 { touched.append(Int32(id)) }
+            counts[id] += 1
         }
     }
 
-    private func scanTokens(_ text: UnsafeBufferPointer<UInt8>) {
-        let table = matcher.tokenTable
-        let whitespace = TokenTable.whitespaceClass
-        let count = text.count
-        var index = 0
-        while index < count {
-            // Skip whitespace.
-            while index < count {
-                let c = whitespace[Int(text[index])]
-                if c == 0 { break }
-                if c == 1 { index += 1; continue }
-                let width = nonASCIIWhitespaceWidth(text, index)
-                if width == 0 { break }
-                index += width
-            }
-            if index >= count { break }
-            let start = index
-            // Take the token.
-            while index < count {
-                let c = whitespace[Int(text[index])]
-                if c == 0 { index += 1; continue }
-                if c == 1 { break }
-                if nonASCIIWhitespaceWidth(text, index) != 0 { break }
-                index += 1
-            }
-            let tokenLength = index - start
-            if tokenLength <= table.maxLength {
-                table.lookup(text.baseAddress! + start, tokenLength) { id in self.count(id) }
-            }
-        }
+    /// Whether the text starts at `index` or the character before it is Python whitespace.
+    @inline(__always)
+    private func isTokenBoundaryBefore(_ index: Int, _ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        if index == 0 { return true }
+        let last = text[index - 1]
+        if last < 0x80 { return PythonText.asciiWhitespace[Int(last)] }
+        var lead = index - 1
+        while lead > 0 && text[lead] & 0xC0 == 0x80 { lead -= 1 }
+        return nonASCIIWhitespaceWidth(text, lead) == index - lead
+    }
+
+    /// Whether the text ends at `index` or the character at it is Python whitespace.
+    @inline(__always)
+    private func isTokenBoundaryAt(_ index: Int, _ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        if index == text.count { return true }
+        let next = text[index]
+        if next < 0x80 { return PythonText.asciiWhitespace[Int(next)] }
+        return nonASCIIWhitespaceWidth(text, index) != 0
     }
 
     /// Width in bytes of a non-ASCII Python whitespace character at `index`, or 0.
@@ -234,110 +271,6 @@ public final class KeywordScorer {
             return text[index + 1] == 0x80 && text[index + 2] == 0x80 ? 3 : 0
         default:
             return 0
-        }
-    }
-}
-
-/// Whole-token keywords in an open-addressing table keyed by the token's bytes.
-struct TokenTable: Sendable {
-    /// 0: not whitespace; 1: ASCII whitespace; 2: lead byte of a possible non-ASCII whitespace character.
-    static let whitespaceClass: [UInt8] = (0..<256).map { b in
-        if b < 0x80 { return PythonText.asciiWhitespace[b] ? 1 : 0 }
-        return b == 0xC2 || b == 0xE1 || b == 0xE2 || b == 0xE3 ? 2 : 0
-    }
-
-    struct Entry: Sendable {
-        var hash: UInt64
-        var bytesStart: Int32
-        var length: Int32
-        /// Keyword ids in `ids[idsStart..<idsStart + idsCount]` (several in `published` mode for case variants).
-        var idsStart: Int32
-        var idsCount: Int32
-    }
-
-    let slots: [Int32]          // index into entries, or -1
-    let entries: [Entry]
-    let keywordBytes: [UInt8]
-    let ids: [Int32]
-    let mask: Int
-    let maxLength: Int
-
-    init(keywords: [String], ids keywordIDs: [Int]) {
-        var groups: [[UInt8]: [Int32]] = [:]
-        var order: [[UInt8]] = []
-        for id in keywordIDs {
-            let bytes = Array(keywords[id].utf8)
-            if groups[bytes] == nil { order.append(bytes) }
-            groups[bytes, default: []].append(Int32(id))
-        }
-        var capacity = 16
-        while capacity < order.count * 4 { capacity *= 2 }
-        var slots = [Int32](repeating: -1, count: capacity)
-        var entries: [Entry] = []
-        var keywordBytes: [UInt8] = []
-        var ids: [Int32] = []
-        var maxLength = 0
-        for bytes in order {
-            let hash = bytes.withUnsafeBufferPointer { buffer -> UInt64 in
-                var padded = Array(buffer) + [UInt8](repeating: 0, count: 16)
-                return padded.withUnsafeMutableBufferPointer { TokenTable.hash($0.baseAddress!, bytes.count) }
-            }
-            let entry = Entry(hash: hash, bytesStart: Int32(keywordBytes.count), length: Int32(bytes.count),
-                              idsStart: Int32(ids.count), idsCount: Int32(groups[bytes]!.count))
-            keywordBytes += bytes
-            ids += groups[bytes]!
-            maxLength = max(maxLength, bytes.count)
-            var slot = Int(truncatingIfNeeded: hash) & (capacity - 1)
-            while slots[slot] != -1 { slot = (slot + 1) & (capacity - 1) }
-            slots[slot] = Int32(entries.count)
-            entries.append(entry)
-        }
-        self.slots = slots
-        self.entries = entries
-        self.keywordBytes = keywordBytes
-        self.ids = ids
-        self.mask = capacity - 1
-        self.maxLength = maxLength
-    }
-
-    /// Hash of `length` bytes at `bytes`; reads up to 16 bytes past the end, which must be readable.
-    @inline(__always)
-    static func hash(_ bytes: UnsafePointer<UInt8>, _ length: Int) -> UInt64 {
-        let raw = UnsafeRawPointer(bytes)
-        var h = UInt64(truncatingIfNeeded: length) &* 0x9E37_79B9_7F4A_7C15
-        var offset = 0
-        while offset + 8 <= length {
-            h = (h ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
-            h ^= h >> 31
-            offset += 8
-        }
-        let rest = length - offset
-        if rest > 0 {
-            let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self) & (UInt64.max >> UInt64(64 - rest * 8))
-            h = (h ^ word) &* 0x94D0_49BB_1331_11EB
-            h ^= h >> 29
-        }
-        return h
-    }
-
-    @inline(__always)
-    func lookup(_ bytes: UnsafePointer<UInt8>, _ length: Int, _ found: (Int) -> Void) {
-        let hash = TokenTable.hash(bytes, length)
-        var slot = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let entryIndex = slots[slot]
-            if entryIndex < 0 { return }
-            let entry = entries[Int(entryIndex)]
-            if entry.hash == hash && Int(entry.length) == length {
-                let equal = keywordBytes.withUnsafeBufferPointer { kb in
-                    memcmp(kb.baseAddress! + Int(entry.bytesStart), bytes, length) == 0
-                }
-                if equal {
-                    for k in 0..<Int(entry.idsCount) { found(Int(ids[Int(entry.idsStart) + k])) }
-                    return
-                }
-            }
-            slot = (slot + 1) & mask
         }
     }
 }

@@ -97,8 +97,8 @@ public struct JSONObjectScanner {
             let byte = body[index]
             if byte != UInt8(ascii: "\\") {
                 // Copy the run up to the next backslash in one go.
-                var end = index + 1
-                while end < count && body[end] != UInt8(ascii: "\\") { end += 1 }
+                let found = memchr(body.baseAddress! + index, 0x5C, count - index)
+                let end = found.map { UnsafeRawPointer($0) - body.baseAddress! } ?? count
                 output.append(contentsOf: UnsafeRawBufferPointer(rebasing: body[index..<end]))
                 index = end
                 continue

@@ -221,35 +221,40 @@ public enum PythonText {
     }
 }
 
-/// Lower-case mappings and the Cased / Case_Ignorable properties, tabulated once from the Swift
-/// runtime's Unicode data for U+0000–U+1FFFF (no scalar above has a case mapping or is cased).
+/// Lower-case mappings tabulated once from the Swift runtime's Unicode data. Only the blocks that hold letters
+/// with a lower-case mapping are read (a few milliseconds at start-up instead of every scalar); the test suite
+/// checks every assigned scalar against CPython. Cased / Case_Ignorable (for the final sigma) are looked up
+/// when needed.
 final class CaseTables: Sendable {
     static let shared = CaseTables()
 
     static let tableLimit: UInt32 = 0x20000
+    /// Ranges of scalars that have (or may get) a lower-case mapping; every other scalar maps to itself.
+    static let casedRanges: [Range<UInt32>] = [
+        0x0000..<0x2E80,      // Latin, Greek, Cyrillic, Armenian, Georgian, Glagolitic, Coptic, letterlike, ...
+        0xA640..<0xAC00,      // Cyrillic Extended-B, Latin Extended-D, Cherokee supplement, ...
+        0xFB00..<0x10000,     // ligatures, fullwidth Latin
+        0x10400..<0x11000,    // Deseret, Osage, Vithkuqi, Old Hungarian, Garay
+        0x118A0..<0x11900,    // Warang Citi
+        0x16E40..<0x16E80,    // Medefaidrin
+        0x1E900..<0x1E960,    // Adlam
+    ]
     /// For each scalar below `tableLimit`: its single-scalar lower-case mapping.
     private let lowerMap: [UInt32]
-    /// Bit 0: Cased; bit 1: Case_Ignorable.
-    private let flags: [UInt8]
 
     private init() {
-        var lowerMap = [UInt32](repeating: 0, count: Int(Self.tableLimit))
-        var flags = [UInt8](repeating: 0, count: Int(Self.tableLimit))
-        for value in 0..<Self.tableLimit {
-            lowerMap[Int(value)] = value
-            guard let scalar = Unicode.Scalar(value) else { continue }
-            let properties = scalar.properties
-            var flag: UInt8 = 0
-            if properties.isCased { flag |= 1 }
-            if properties.isCaseIgnorable { flag |= 2 }
-            flags[Int(value)] = flag
-            if properties.changesWhenLowercased {
-                let mapping = properties.lowercaseMapping.unicodeScalars
-                if mapping.count == 1 { lowerMap[Int(value)] = mapping.first!.value }
+        var lowerMap = (0..<Self.tableLimit).map { $0 }
+        for range in Self.casedRanges {
+            for value in range {
+                guard let scalar = Unicode.Scalar(value) else { continue }
+                let properties = scalar.properties
+                if properties.changesWhenLowercased {
+                    let mapping = properties.lowercaseMapping.unicodeScalars
+                    if mapping.count == 1 { lowerMap[Int(value)] = mapping.first!.value }
+                }
             }
         }
         self.lowerMap = lowerMap
-        self.flags = flags
     }
 
     @inline(__always)
@@ -258,12 +263,10 @@ final class CaseTables: Sendable {
     }
 
     func isCased(_ scalar: UInt32) -> Bool {
-        if scalar < Self.tableLimit { return flags[Int(scalar)] & 1 != 0 }
-        return Unicode.Scalar(scalar)?.properties.isCased ?? false
+        Unicode.Scalar(scalar)?.properties.isCased ?? false
     }
 
     func isCaseIgnorable(_ scalar: UInt32) -> Bool {
-        if scalar < Self.tableLimit { return flags[Int(scalar)] & 2 != 0 }
-        return Unicode.Scalar(scalar)?.properties.isCaseIgnorable ?? false
+        Unicode.Scalar(scalar)?.properties.isCaseIgnorable ?? false
     }
 }
