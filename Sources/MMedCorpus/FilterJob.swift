@@ -216,69 +216,83 @@ public final class CorpusFilterJob: Sendable {
     }
 
     /// Reads a JSONL file once, cutting it into units of the lines that start in each `unitBytes` range of the
-    /// decompressed stream, and hands the units that are not done to the workers.
+    /// decompressed stream, and hands the units that are not done to the workers. Decompressed blocks are
+    /// copied whole into a unit buffer; a unit ends at the first "\n" at or after its range's last byte.
     private func readJSONLItem(_ item: PlanItem, state: RunState, progress: FilterProgress?) {
         let file = item.files[0]
         let itemGroup = DispatchGroup()
         var units: [String] = []
         var quarantine: Quarantine?
         do {
-            let reader = LineReader(source: try openByteSource(path: file.path, compression: file.compression))
+            let source = try openByteSource(path: file.path, compression: file.compression)
             let unitBytes = Int64(configuration.unitBytes)
-            var chunkIndex = -1
-            var chunk = ByteBuffer(capacity: 1 << 20)
-            var chunkFirstLine = 0
-            var chunkFirstOffset: Int64 = 0
-            var chunkEndsWithNewline = true
-            var chunkDone = false
+            var buffer = state.buffers.take(capacity: configuration.unitBytes + (4 << 20))
+            var bufferOffset: Int64 = 0        // stream offset of buffer[0], always a line start
+            var nextLine = 1                   // line number of buffer[0]
+            var searchFrom = 0                 // bytes of the buffer already known to hold no boundary newline
             var lastReported: Int64 = 0
 
-            func dispatchChunk() {
-                guard chunkIndex >= 0 else { return }
-                let unit = Self.unitName(item: item.index, chunk: chunkIndex)
+            func emit(length: Int, endsWithNewline: Bool) {
+                let index = Int(bufferOffset / unitBytes)
+                let unit = Self.unitName(item: item.index, chunk: index)
                 units.append(unit)
-                if chunkDone {
+                let bytes = UnsafeRawBufferPointer(start: buffer.base, count: length)
+                let lineCount = countOccurrences(of: 0x0A, in: bytes) + (endsWithNewline ? 0 : 1)
+                if fileExists("\(output)/units/\(unit).json") {
                     state.skipped.add(1, ordering: .relaxed)
-                    return
-                }
-                let lines = LineChunk(bytes: chunk.array, firstLine: chunkFirstLine, firstOffset: chunkFirstOffset,
-                                      lastLineHasNewline: chunkEndsWithNewline)
-                state.slots.wait()
-                DispatchQueue.global().async(group: itemGroup) {
-                    defer { state.slots.signal() }
-                    self.runUnit(unit, state: state) {
-                        try self.processLines(lines, file: file, item: item.index, unit: unit, progress: progress)
+                    buffer.removeFirst(length)
+                } else {
+                    // The unit takes the buffer; the bytes after it move to a fresh one.
+                    let next = state.buffers.take(capacity: configuration.unitBytes + (4 << 20))
+                    next.append(UnsafeRawBufferPointer(start: buffer.base + length, count: buffer.count - length))
+                    buffer.count = length
+                    let lines = LineChunk(storage: UnitBytes(buffer), firstLine: nextLine, firstOffset: bufferOffset,
+                                          lastLineHasNewline: endsWithNewline)
+                    buffer = next
+                    state.slots.wait()
+                    DispatchQueue.global().async(group: itemGroup) {
+                        defer {
+                            state.buffers.give(lines.storage.buffer)
+                            state.slots.signal()
+                        }
+                        self.runUnit(unit, state: state) {
+                            try self.processLines(lines, file: file, item: item.index, unit: unit, progress: progress)
+                        }
                     }
                 }
-                chunk = ByteBuffer(capacity: 1 << 20)
+                bufferOffset += Int64(length)
+                nextLine += lineCount
+                searchFrom = 0
             }
 
-            while let line = try reader.next() {
+            while let block = try source.nextChunk() {
                 if state.failed { break }
-                let index = Int(line.offset / unitBytes)
-                if index != chunkIndex {
-                    dispatchChunk()
-                    chunkIndex = index
-                    chunk.removeAll()
-                    chunkFirstLine = line.number
-                    chunkFirstOffset = line.offset
-                    chunkDone = fileExists("\(output)/units/\(Self.unitName(item: item.index, chunk: index)).json")
+                buffer.append(block)
+                // Cut every complete unit now in the buffer.
+                while true {
+                    let unitEnd = (bufferOffset / unitBytes + 1) * unitBytes   // first offset of the next range
+                    let boundaryByte = Int(unitEnd - 1 - bufferOffset)         // relative index of the range's last byte
+                    let start = max(boundaryByte, searchFrom)
+                    guard start < buffer.count else { break }
+                    guard let found = memchr(buffer.base + start, 0x0A, buffer.count - start) else {
+                        searchFrom = buffer.count
+                        break
+                    }
+                    emit(length: UnsafeMutableRawPointer(found) - buffer.base + 1, endsWithNewline: true)
                 }
-                if !chunkDone {
-                    chunk.append(line.bytes)
-                    chunk.append(0x0A)
-                }
-                let consumed = reader.fileBytesConsumed
+                let consumed = source.fileBytesConsumed
                 if consumed - lastReported >= 1 << 20 {
                     progress?.fileBytesRead.add(consumed - lastReported, ordering: .relaxed)
                     lastReported = consumed
                 }
             }
-            if !state.failed {
-                chunkEndsWithNewline = reader.lastLineHadNewline
-                dispatchChunk()
+            if !state.failed && buffer.count > 0 {
+                let endsWithNewline = buffer.bytes[buffer.count - 1] == 0x0A
+                if !endsWithNewline { buffer.append(0x0A) }   // the worker splits on "\n"; bytes are counted without it
+                emit(length: buffer.count, endsWithNewline: endsWithNewline)
             }
-            progress?.fileBytesRead.add(reader.fileBytesConsumed - lastReported, ordering: .relaxed)
+            state.buffers.give(buffer)
+            progress?.fileBytesRead.add(source.fileBytesConsumed - lastReported, ordering: .relaxed)
         } catch let error as MMedIOError where error.kind == .corruptCompressed || error.kind == .truncatedCompressed {
             quarantine = Quarantine(item: item.index, file: file.path, error: error.description)
         } catch {
@@ -330,6 +344,7 @@ final class RunState: Sendable {
     let failedFlag = Atomic<Bool>(false)
     let processed = Atomic<Int>(0)
     let skipped = Atomic<Int>(0)
+    let buffers = BufferPool()
 
     init(workers: Int) { slots = DispatchSemaphore(value: workers) }
 
@@ -341,9 +356,34 @@ final class RunState: Sendable {
     }
 }
 
+/// The bytes of one unit, handed from the reader to one worker.
+/// `@unchecked Sendable`: the reader gives the buffer up when it creates this and never touches it again; exactly
+/// one worker reads it, then returns it to the pool.
+final class UnitBytes: @unchecked Sendable {
+    let buffer: ByteBuffer
+    init(_ buffer: ByteBuffer) { self.buffer = buffer }
+}
+
+/// Reusable unit buffers, so that each unit does not fault in fresh pages.
+final class BufferPool: Sendable {
+    private let free = Mutex<[UnitBytes]>([])
+
+    func take(capacity: Int) -> ByteBuffer {
+        if let reused = free.withLock({ $0.popLast() }) {
+            reused.buffer.removeAll()
+            return reused.buffer
+        }
+        return ByteBuffer(capacity: capacity)
+    }
+
+    func give(_ buffer: ByteBuffer) {
+        free.withLock { $0.append(UnitBytes(buffer)) }
+    }
+}
+
 /// Complete lines of one unit, each followed by "\n".
 struct LineChunk: Sendable {
-    var bytes: [UInt8]
+    var storage: UnitBytes
     var firstLine: Int
     var firstOffset: Int64
     /// Whether the unit's last line ended in "\n" in the input (false only at the end of a file).

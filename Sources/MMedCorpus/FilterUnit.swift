@@ -84,8 +84,13 @@ extension CorpusFilterJob {
         var unescaped: [UInt8] = []
         var inputTally = Tally()
         var pendingScored = 0, pendingKept = 0, pendingBytes: Int64 = 0
+        let pathPrefix = ByteBuffer(capacity: 256)
+        pathPrefix.append("{\"file\":")
+        pathPrefix.appendJSONString(file.path)
+        pathPrefix.append(",\"line\":")
+        let quotedPathPrefix = pathPrefix.bytes
 
-        try chunk.bytes.withUnsafeBytes { (all: UnsafeRawBufferPointer) in
+        try { (all: UnsafeRawBufferPointer) in
             var position = 0
             var lineNumber = chunk.firstLine
             let total = all.count
@@ -187,9 +192,11 @@ extension CorpusFilterJob {
                 report.total.record(keep ? .kept : .dropped, bytes: recordBytes)
 
                 let row = outputs.attributeBuffer
-                row.append("{\"file\":")
-                row.appendJSONString(file.path)
-                row.append(",\"line\":\(lineNumber),\"offset\":\(offset),\"id\":")
+                row.append(quotedPathPrefix)
+                row.appendDecimal(lineNumber)
+                row.append(",\"offset\":")
+                row.appendDecimal(offset)
+                row.append(",\"id\":")
                 if let id = scanner.values[1], id.kind == .string || id.kind == .number {
                     let raw = UnsafeRawBufferPointer(rebasing: line[id.range])
                     if id.kind == .string { row.append(0x22); row.append(raw); row.append(0x22) } else { row.append(raw) }
@@ -209,7 +216,7 @@ extension CorpusFilterJob {
                     pendingScored = 0; pendingKept = 0; pendingBytes = 0
                 }
             }
-        }
+        }(chunk.storage.buffer.bytes)
         if let progress {
             progress.documentsScored.add(pendingScored, ordering: .relaxed)
             progress.documentsKept.add(pendingKept, ordering: .relaxed)
@@ -294,7 +301,17 @@ extension CorpusFilterJob {
     }
 
     private func appendScore(_ row: ByteBuffer, language: Language, score: KeywordScorer.Score, keep: Bool) {
-        row.append(",\"lang\":\"\(language.rawValue)\",\"mkc\":\(score.uniqueKeywordCount),\"keyword_chars\":\(score.keywordCharacters),\"length\":\(score.length),\"density\":\(score.keywordDensity),\"decision\":\"\(keep ? "keep" : "drop")\"}\n")
+        row.append(",\"lang\":\"")
+        row.append(language.rawValue)
+        row.append("\",\"mkc\":")
+        row.appendDecimal(score.uniqueKeywordCount)
+        row.append(",\"keyword_chars\":")
+        row.appendDecimal(score.keywordCharacters)
+        row.append(",\"length\":")
+        row.appendDecimal(score.length)
+        row.append(",\"density\":")
+        if score.keywordCharacters == 0 { row.append("0") } else { row.append(score.keywordDensity.description) }
+        row.append(keep ? ",\"decision\":\"keep\"}\n" : ",\"decision\":\"drop\"}\n")
     }
 }
 

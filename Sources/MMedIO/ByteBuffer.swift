@@ -1,45 +1,71 @@
-/// A growable byte buffer over manually managed memory, so that pointers into it stay valid until the
-/// next mutation (unlike a pointer taken from an `Array` inside `withUnsafeBytes`).
-public final class ByteBuffer {
-    public private(set) var base: UnsafeMutableRawPointer
-    public private(set) var capacity: Int
-    public var count: Int = 0
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-    public init(capacity: Int = 4096) {
-        self.capacity = max(capacity, 16)
-        base = .allocate(byteCount: self.capacity, alignment: 64)
+/// A growable byte buffer over manually managed memory, so that pointers into it stay valid until the
+/// next mutation (unlike a pointer taken from an `Array` inside `withUnsafeBytes`). Its state lives behind a
+/// pointer, so the hot appends pay no dynamic exclusivity checks (as class stored properties would).
+public final class ByteBuffer {
+    struct State {
+        var base: UnsafeMutableRawPointer
+        var capacity: Int
+        var count: Int
     }
 
-    deinit { base.deallocate() }
+    private let state: UnsafeMutablePointer<State>
+
+    public init(capacity: Int = 4096) {
+        let capacity = max(capacity, 16)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(base: .allocate(byteCount: capacity, alignment: 64), capacity: capacity, count: 0))
+    }
+
+    deinit {
+        state.pointee.base.deallocate()
+        state.deallocate()
+    }
+
+    public var base: UnsafeMutableRawPointer { state.pointee.base }
+    public var capacity: Int { state.pointee.capacity }
+
+    public var count: Int {
+        @inline(__always) get { state.pointee.count }
+        @inline(__always) set {
+            precondition(newValue >= 0 && newValue <= state.pointee.capacity)
+            state.pointee.count = newValue
+        }
+    }
 
     @inline(__always)
     public func reserve(_ additional: Int) {
-        if count + additional > capacity { grow(to: count + additional) }
+        if state.pointee.count + additional > state.pointee.capacity { grow(to: state.pointee.count + additional) }
     }
 
     private func grow(to minimum: Int) {
-        var newCapacity = capacity * 2
+        var newCapacity = state.pointee.capacity * 2
         while newCapacity < minimum { newCapacity *= 2 }
         let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 64)
-        newBase.copyMemory(from: base, byteCount: count)
-        base.deallocate()
-        base = newBase
-        capacity = newCapacity
+        newBase.copyMemory(from: state.pointee.base, byteCount: state.pointee.count)
+        state.pointee.base.deallocate()
+        state.pointee.base = newBase
+        state.pointee.capacity = newCapacity
     }
 
     @inline(__always)
     public func append(_ byte: UInt8) {
-        if count == capacity { grow(to: count + 1) }
-        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
-        count += 1
+        if state.pointee.count == state.pointee.capacity { grow(to: state.pointee.count + 1) }
+        state.pointee.base.storeBytes(of: byte, toByteOffset: state.pointee.count, as: UInt8.self)
+        state.pointee.count += 1
     }
 
     @inline(__always)
     public func append(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
         reserve(bytes.count)
-        (base + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        count += bytes.count
+        (state.pointee.base + state.pointee.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        state.pointee.count += bytes.count
     }
 
     public func append(_ string: String) {
@@ -51,9 +77,38 @@ public final class ByteBuffer {
         bytes.withUnsafeBytes { append($0) }
     }
 
-    public func removeAll() { count = 0 }
+    /// Removes the first `count` bytes, moving the rest to the front.
+    public func removeFirst(_ prefix: Int) {
+        precondition(prefix >= 0 && prefix <= state.pointee.count)
+        let rest = state.pointee.count - prefix
+        if rest > 0 { memmove(state.pointee.base, state.pointee.base + prefix, rest) }
+        state.pointee.count = rest
+    }
 
-    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    public func removeAll() { state.pointee.count = 0 }
+
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: state.pointee.base, count: state.pointee.count) }
 
     public var array: [UInt8] { Array(bytes) }
+}
+
+/// Counts `byte` in `bytes` exactly (eight bytes per step; no per-byte branch).
+public func countOccurrences(of byte: UInt8, in bytes: UnsafeRawBufferPointer) -> Int {
+    guard let base = bytes.baseAddress else { return 0 }
+    let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
+    let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+    var total = 0
+    var index = 0
+    while index + 8 <= bytes.count {
+        let y = base.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ pattern
+        // High bit of each byte set exactly when that byte of y is zero (no carries between bytes).
+        let zero = ~(((y & low7) &+ low7) | y | low7)
+        total += zero.nonzeroBitCount
+        index += 8
+    }
+    while index < bytes.count {
+        if bytes[index] == byte { total += 1 }
+        index += 1
+    }
+    return total
 }

@@ -202,8 +202,17 @@ private struct Parser {
         let count = bytes.count
         let base = bytes.baseAddress!
         while true {
-            // Fast path: 8 bytes at a time while none is '"', '\\', a control character or non-ASCII
-            // (non-ASCII needs UTF-8 validation only when asked for).
+            // Fast path: 32 bytes per step (four words checked together, one branch) while none is '"', '\\',
+            // a control character or (when UTF-8 must be validated here) non-ASCII.
+            while position + 32 <= count {
+                let raw = UnsafeRawPointer(base + position)
+                let attention = wordAttention(raw.loadUnaligned(as: UInt64.self), checkHighBit: validateUTF8)
+                    | wordAttention(raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self), checkHighBit: validateUTF8)
+                    | wordAttention(raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), checkHighBit: validateUTF8)
+                    | wordAttention(raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self), checkHighBit: validateUTF8)
+                if attention != 0 { break }
+                position += 32
+            }
             while position + 8 <= count {
                 let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
                 if wordNeedsAttention(word, checkHighBit: validateUTF8) { break }
@@ -330,6 +339,17 @@ private struct Parser {
 
     @inline(__always)
     func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+}
+
+/// Nonzero when some byte of `word` is '"', '\\', below 0x20, or (when asked) at or above 0x80.
+@inline(__always)
+func wordAttention(_ word: UInt64, checkHighBit: Bool) -> UInt64 {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    func hasZeroByte(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+    var mask = hasZeroByte(word ^ (ones &* 0x22)) | hasZeroByte(word ^ (ones &* 0x5C)) | ((word &- (ones &* 0x20)) & ~word & highs)
+    if checkHighBit { mask |= word & highs }
+    return mask
 }
 
 /// Whether any byte of `word` is '"', '\\', below 0x20, or (when asked) at or above 0x80.

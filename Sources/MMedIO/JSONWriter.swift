@@ -33,9 +33,31 @@ public extension ByteBuffer {
         copy.withUTF8 { appendJSONString(UnsafeRawBufferPointer($0)) }
     }
 
-    func appendJSONInteger<T: BinaryInteger>(_ value: T) {
-        append(String(value))
+    /// Appends a decimal integer without building a `String`.
+    func appendDecimal(_ value: Int) {
+        if value < 0 {
+            append(UInt8(ascii: "-"))
+            appendDecimal(UInt64(value.magnitude))
+        } else {
+            appendDecimal(UInt64(value))
+        }
     }
+
+    func appendDecimal(_ value: UInt64) {
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)   // 32 bytes of scratch
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var index = scratch.count
+            var rest = value
+            repeat {
+                index -= 1
+                scratch[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            append(UnsafeRawBufferPointer(rebasing: scratch[index...]))
+        }
+    }
+
+    func appendDecimal(_ value: Int64) { appendDecimal(Int(value)) }
 }
 
 /// Quotes a Swift string as JSON.

@@ -10,7 +10,7 @@ public final class ZstdFileWriter {
 
     public var path: String { file.path }
 
-    public init(path: String, level: Int32 = 3) throws {
+    public init(path: String, level: Int32 = 1) throws {
         file = try AtomicFileWriter(path: path)
         guard let context = ZSTD_createCCtx() else {
             throw MMedIOError(.writeFailed, path: path, "cannot create a zstd compression context")

@@ -83,6 +83,20 @@ public enum PythonText {
                 o += 8
                 codePoints += 8
             }
+            // Caseless three-byte run: U+3000–U+9FFF (kana, CJK ideographs) and U+B000–U+CFFF (Hangul),
+            // copied after checking the continuation bytes (these lead bytes have no overlong or surrogate forms).
+            while i + 3 <= count {
+                let lead = source[i]
+                guard (lead >= 0xE3 && lead <= 0xE9) || lead == 0xEB || lead == 0xEC else { break }
+                let b1 = source[i + 1], b2 = source[i + 2]
+                guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80 else { break }
+                output[o] = lead
+                output[o + 1] = b1
+                output[o + 2] = b2
+                i += 3
+                o += 3
+                codePoints += 1
+            }
             if i >= count { break }
             let b0 = source[i]
             if b0 < 0x80 {
