@@ -145,12 +145,14 @@ public final class KeywordScorer {
         return copy.withUTF8 { score(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Matches found by the second stream, applied after the first stream's (they end further right).
-    private var deferredMatches: [(row: UInt32, end: Int)] = []
+    /// Matches found by streams 1...3, applied after stream 0's, stream by stream (they end further right).
+    private var deferredMatches: [[(row: UInt32, end: Int)]] = [[], [], []]
 
-    /// Runs the automaton over `text`. A long text is read as two interleaved streams, so that the two chains
-    /// of dependent table loads overlap: the second stream starts from the root `maxKeywordBytes - 1` bytes
-    /// before the middle (enough to see every match that ends after the middle) and keeps only those matches.
+    /// Runs the automaton over `text`. A long text is read as four interleaved streams over its quarters, so that
+    /// four chains of dependent table loads overlap in the processor. Stream `s > 0` starts from the root
+    /// `maxKeywordBytes` bytes before its quarter (enough to see every match that ends inside the quarter) and
+    /// keeps only matches ending inside it; they are applied after stream 0's, in order, so that the
+    /// left-to-right non-overlap rule sees matches sorted by their end.
     private func scan(_ text: UnsafeBufferPointer<UInt8>) {
         guard let base = text.baseAddress else { return }
         let m = matcher
@@ -161,46 +163,52 @@ public final class KeywordScorer {
                 let transitions = transitionBuffer.baseAddress!
                 let byteClass = classBuffer.baseAddress!
                 let firstReporting = m.firstReportingRow
-                var rowA: UInt32 = 0
-                var indexA = 0
-                if count >= 4 * overlap + 256 {
-                    let middle = count / 2
-                    var rowB: UInt32 = 0
-                    var indexB = middle - overlap
-                    // Warm-up: the second stream reads up to the middle without keeping matches.
-                    while indexB < middle {
-                        rowB = transitions[Int(rowB) &+ Int(byteClass[Int(base[indexB])])]
-                        indexB &+= 1
+                @inline(__always) func step(_ row: UInt32, _ index: Int) -> UInt32 {
+                    transitions[Int(row) &+ Int(byteClass[Int(base[index])])]
+                }
+                guard count >= 8 * overlap + 1024 else {
+                    var row: UInt32 = 0
+                    for index in 0..<count {
+                        row = step(row, index)
+                        if row >= firstReporting { reportMatches(row: row, end: index + 1, text: text) }
                     }
-                    let steps = min(middle, count - middle)
-                    var step = 0
-                    while step < steps {
-                        rowA = transitions[Int(rowA) &+ Int(byteClass[Int(base[indexA])])]
-                        rowB = transitions[Int(rowB) &+ Int(byteClass[Int(base[indexB])])]
-                        indexA &+= 1
-                        indexB &+= 1
-                        step &+= 1
-                        if rowA >= firstReporting { reportMatches(row: rowA, end: indexA, text: text) }
-                        if rowB >= firstReporting { deferredMatches.append((rowB, indexB)) }
-                    }
-                    while indexB < count {
-                        rowB = transitions[Int(rowB) &+ Int(byteClass[Int(base[indexB])])]
-                        indexB &+= 1
-                        if rowB >= firstReporting { deferredMatches.append((rowB, indexB)) }
-                    }
-                    while indexA < middle {
-                        rowA = transitions[Int(rowA) &+ Int(byteClass[Int(base[indexA])])]
-                        indexA &+= 1
-                        if rowA >= firstReporting { reportMatches(row: rowA, end: indexA, text: text) }
-                    }
-                    for match in deferredMatches { reportMatches(row: match.row, end: match.end, text: text) }
-                    deferredMatches.removeAll(keepingCapacity: true)
                     return
                 }
-                while indexA < count {
-                    rowA = transitions[Int(rowA) &+ Int(byteClass[Int(base[indexA])])]
-                    indexA &+= 1
-                    if rowA >= firstReporting { reportMatches(row: rowA, end: indexA, text: text) }
+                let b1 = count / 4, b2 = count / 2, b3 = count - count / 4
+                var r0: UInt32 = 0, r1: UInt32 = 0, r2: UInt32 = 0, r3: UInt32 = 0
+                var i1 = b1 - overlap, i2 = b2 - overlap, i3 = b3 - overlap
+                // Warm-up: streams 1...3 read the bytes before their quarter without keeping matches.
+                while i1 < b1 {
+                    r1 = step(r1, i1); r2 = step(r2, i2); r3 = step(r3, i3)
+                    i1 &+= 1; i2 &+= 1; i3 &+= 1
+                }
+                // Main loop over the first quarter's length: one shared counter and four base pointers keep the
+                // live values few enough to stay in registers.
+                let steps = b1   // the shortest quarter
+                let p0 = base, p1 = base + i1, p2 = base + i2, p3 = base + i3
+                var n = 0
+                while n < steps {
+                    // Call-free inner loop; matches are handled outside it.
+                    repeat {
+                        r0 = transitions[Int(r0) &+ Int(byteClass[Int(p0[n])])]
+                        r1 = transitions[Int(r1) &+ Int(byteClass[Int(p1[n])])]
+                        r2 = transitions[Int(r2) &+ Int(byteClass[Int(p2[n])])]
+                        r3 = transitions[Int(r3) &+ Int(byteClass[Int(p3[n])])]
+                        n &+= 1
+                    } while n < steps && (r0 | r1 | r2 | r3) < firstReporting
+                    if r0 >= firstReporting { reportMatches(row: r0, end: n, text: text) }
+                    if r1 >= firstReporting { deferredMatches[0].append((r1, i1 + n)) }
+                    if r2 >= firstReporting { deferredMatches[1].append((r2, i2 + n)) }
+                    if r3 >= firstReporting { deferredMatches[2].append((r3, i3 + n)) }
+                }
+                i1 += steps; i2 += steps; i3 += steps
+                // Tails of quarters longer than the first.
+                while i1 < b2 { r1 = step(r1, i1); i1 &+= 1; if r1 >= firstReporting { deferredMatches[0].append((r1, i1)) } }
+                while i2 < b3 { r2 = step(r2, i2); i2 &+= 1; if r2 >= firstReporting { deferredMatches[1].append((r2, i2)) } }
+                while i3 < count { r3 = step(r3, i3); i3 &+= 1; if r3 >= firstReporting { deferredMatches[2].append((r3, i3)) } }
+                for stream in 0..<3 {
+                    for match in deferredMatches[stream] { reportMatches(row: match.row, end: match.end, text: text) }
+                    deferredMatches[stream].removeAll(keepingCapacity: true)
                 }
             }
         }

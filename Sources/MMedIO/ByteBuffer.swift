@@ -92,23 +92,14 @@ public final class ByteBuffer {
     public var array: [UInt8] { Array(bytes) }
 }
 
-/// Counts `byte` in `bytes` exactly (eight bytes per step; no per-byte branch).
+/// Counts `byte` in `bytes` (memchr: fast on the long lines of corpus files).
 public func countOccurrences(of byte: UInt8, in bytes: UnsafeRawBufferPointer) -> Int {
     guard let base = bytes.baseAddress else { return 0 }
-    let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
-    let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
     var total = 0
-    var index = 0
-    while index + 8 <= bytes.count {
-        let y = base.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ pattern
-        // High bit of each byte set exactly when that byte of y is zero (no carries between bytes).
-        let zero = ~(((y & low7) &+ low7) | y | low7)
-        total += zero.nonzeroBitCount
-        index += 8
-    }
-    while index < bytes.count {
-        if bytes[index] == byte { total += 1 }
-        index += 1
+    var position = 0
+    while position < bytes.count, let found = memchr(base + position, Int32(byte), bytes.count - position) {
+        total += 1
+        position = UnsafeRawPointer(found) - base + 1
     }
     return total
 }
