@@ -57,250 +57,112 @@ final class UnitOutputs {
     }
 }
 
-extension CorpusFilterJob {
-    /// One scorer per language, made on first use (a scorer holds per-thread scratch space).
-    final class Scorers {
-        let filters: [Language: MedicalKeywordFilter]
-        private var scorers: [Language: KeywordScorer] = [:]
-        init(filters: [Language: MedicalKeywordFilter]) { self.filters = filters }
-        func scorer(_ language: Language) -> KeywordScorer? {
-            if let scorer = scorers[language] { return scorer }
-            guard let filter = filters[language] else { return nil }
-            let scorer = KeywordScorer(matcher: filter.matcher)
+/// Where a record sits in its input, for attributes and rejects.
+struct RecordLocation {
+    var file: String
+    /// 1-based line of a JSONL record; nil for a whole-file document (and, later, a Parquet row).
+    var line: Int?
+    /// Byte offset of the record in the decompressed stream (a row index for columnar sources).
+    var offset: Int64
+    /// Bytes the record occupies in the input, as counted in the statistics.
+    var bytes: Int64
+}
+
+/// Everything a work unit does with records once a source has read them: scores them, writes kept / dropped
+/// records, attribute rows and rejects, and keeps the tallies. Every source (JSONL lines, text files, and
+/// Parquet row groups when they come) turns its unit into calls of `accept` and `reject`.
+final class UnitWriter {
+    let configuration: FilterJobConfiguration
+    let outputs: UnitOutputs
+    var report: UnitReport
+    private var scorers: [Language: KeywordScorer] = [:]
+    private let progress: FilterProgress?
+    private var pendingScored = 0, pendingKept = 0
+    private var pendingBytes: Int64 = 0
+    /// `{"file":"<path>","line":` for the file whose records come now.
+    private let locationPrefix = ByteBuffer(capacity: 256)
+    private var prefixFile: String?
+
+    init(job: CorpusFilterJob, unit: String, item: Int, progress: FilterProgress?) {
+        configuration = job.configuration
+        outputs = UnitOutputs(directory: job.output, unit: unit, writeDropped: job.configuration.writeDropped)
+        report = UnitReport(unit: unit, item: item)
+        self.progress = progress
+    }
+
+    private func tally(_ outcome: Tally.Outcome, _ location: RecordLocation, language: String) {
+        report.total.record(outcome, bytes: location.bytes)
+        report.languages[language, default: Tally()].record(outcome, bytes: location.bytes)
+        report.inputs[location.file, default: Tally()].record(outcome, bytes: location.bytes)
+    }
+
+    private func appendLocation(_ row: ByteBuffer, _ location: RecordLocation) {
+        if prefixFile != location.file {
+            locationPrefix.removeAll()
+            locationPrefix.append("{\"file\":")
+            locationPrefix.appendJSONString(location.file)
+            locationPrefix.append(",\"line\":")
+            prefixFile = location.file
+        }
+        row.append(locationPrefix.bytes)
+        if let line = location.line { row.appendDecimal(line) } else { row.append("null") }
+        row.append(",\"offset\":")
+        row.appendDecimal(location.offset)
+    }
+
+    /// Sends a record to `rejected/` with its reason; `raw` is the record as read (base64 when not UTF-8).
+    func reject(_ location: RecordLocation, reason: String, category: String, language: String = "unknown",
+                raw: UnsafeRawBufferPointer?) throws {
+        tally(.rejected, location, language: language)
+        report.rejectReasons[category, default: 0] += 1
+        let row = outputs.rejectBuffer
+        appendLocation(row, location)
+        row.append(",\"reason\":")
+        row.appendJSONString(reason)
+        if let raw {
+            if let text = String(validating: raw, as: UTF8.self) {
+                row.append(",\"record\":")
+                row.appendJSONString(text)
+            } else {
+                row.append(",\"record_base64\":\"")
+                row.append(base64(raw))
+                row.append("\"")
+            }
+        }
+        row.append("}\n")
+        try outputs.flushRejected()
+    }
+
+    /// Scores `text` and writes `record` (one JSON line ending in "\n") to kept or dropped, plus its attribute
+    /// row. `id` is the raw JSON of the record's id (a quoted string or a number), if it has one.
+    func accept(_ location: RecordLocation, text: UnsafeRawBufferPointer, language: Language, id: UnsafeRawBufferPointer?,
+                record: UnsafeRawBufferPointer) throws {
+        guard let filter = configuration.filters[language] else {
+            try reject(location, reason: "no keyword list for language \"\(language.rawValue)\"", category: "no keyword list for language",
+                       language: language.rawValue, raw: UnsafeRawBufferPointer(rebasing: record.dropLast()))
+            return
+        }
+        let scorer: KeywordScorer
+        if let existing = scorers[language] { scorer = existing } else {
+            scorer = KeywordScorer(matcher: filter.matcher)
             scorers[language] = scorer
-            return scorer
         }
-    }
-
-    func processLines(_ chunk: LineChunk, file: InputFile, item: Int, unit: String, progress: FilterProgress?) throws -> UnitReport {
-        let started = DispatchTime.now()
-        var report = UnitReport(unit: unit, item: item)
-        let outputs = UnitOutputs(directory: output, unit: unit, writeDropped: configuration.writeDropped)
-        let scorers = Scorers(filters: configuration.filters)
-        let textField = configuration.textField
-        var keys = [textField, configuration.idField]
-        if let languageField = configuration.languageField { keys.append(languageField) }
-        var scanner = JSONObjectScanner(keys: keys, deferValidation: [textField])
-        var unescaped: [UInt8] = []
-        var inputTally = Tally()
-        var pendingScored = 0, pendingKept = 0, pendingBytes: Int64 = 0
-        let pathPrefix = ByteBuffer(capacity: 256)
-        pathPrefix.append("{\"file\":")
-        pathPrefix.appendJSONString(file.path)
-        pathPrefix.append(",\"line\":")
-        let quotedPathPrefix = pathPrefix.bytes
-
-        try { (all: UnsafeRawBufferPointer) in
-            var position = 0
-            var lineNumber = chunk.firstLine
-            let total = all.count
-            while position < total {
-                let start = position
-                let newline = memchr(all.baseAddress! + start, 0x0A, total - start)!
-                let end = UnsafeRawPointer(newline) - all.baseAddress!
-                position = end + 1
-                defer { lineNumber += 1 }
-                let line = UnsafeRawBufferPointer(rebasing: all[start..<end])
-                let isLastLine = position == total
-                let recordBytes = Int64(line.count + (isLastLine && !chunk.lastLineHasNewline ? 0 : 1))
-                let offset = chunk.firstOffset + Int64(start)
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
-                    report.blankLines += 1
-                    continue
-                }
-
-                func reject(_ reason: String, language: String = "unknown", category: String) throws {
-                    var tally = report.languages[language] ?? Tally()
-                    tally.record(.rejected, bytes: recordBytes)
-                    report.languages[language] = tally
-                    inputTally.record(.rejected, bytes: recordBytes)
-                    report.total.record(.rejected, bytes: recordBytes)
-                    report.rejectReasons[category, default: 0] += 1
-                    let row = outputs.rejectBuffer
-                    row.append("{\"file\":")
-                    row.appendJSONString(file.path)
-                    row.append(",\"line\":\(lineNumber),\"offset\":\(offset),\"reason\":")
-                    row.appendJSONString(reason)
-                    if let text = String(validating: line, as: UTF8.self) {
-                        row.append(",\"record\":")
-                        row.appendJSONString(text)
-                    } else {
-                        row.append(",\"record_base64\":\"")
-                        row.append(base64(line))
-                        row.append("\"")
-                    }
-                    row.append("}\n")
-                    try outputs.flushRejected()
-                }
-
-                do {
-                    try scanner.scan(line)
-                } catch {
-                    try reject("malformed JSON: \(error)", category: "malformed JSON")
-                    continue
-                }
-                // Language of the document.
-                var language: Language
-                if let field = configuration.languageField, let value = scanner.values[2] {
-                    guard value.kind == .string, !value.hasEscapes,
-                          let code = String(validating: UnsafeRawBufferPointer(rebasing: line[value.range]), as: UTF8.self) else {
-                        try reject("field \"\(field)\" is not a language code string", category: "bad language field"); continue
-                    }
-                    guard let parsed = Language(code: code) else {
-                        try reject("unsupported language \"\(code)\" in field \"\(field)\" (supported: \(Language.supportedCodes))", category: "unsupported language"); continue
-                    }
-                    language = parsed
-                } else if let fallback = configuration.language {
-                    language = fallback
-                } else {
-                    try reject("missing field \"\(configuration.languageField!)\"", category: "missing language field"); continue
-                }
-                guard let scorer = scorers.scorer(language), let filter = configuration.filters[language] else {
-                    try reject("no keyword list for language \"\(language.rawValue)\"", language: language.rawValue, category: "no keyword list for language"); continue
-                }
-                guard let textValue = scanner.values[0] else {
-                    try reject("missing field \"\(textField)\"", language: language.rawValue, category: "missing text field"); continue
-                }
-                guard textValue.kind == .string else {
-                    try reject("field \"\(textField)\" is \(describe(textValue.kind)), not a string", language: language.rawValue, category: "text field not a string"); continue
-                }
-                let text = UnsafeRawBufferPointer(rebasing: line[textValue.range])
-                let outcome: Result<KeywordScorer.Score, KeywordScorer.Failure>
-                if textValue.hasEscapes {
-                    do {
-                        try JSONObjectScanner.unescape(text, into: &unescaped)
-                    } catch {
-                        try reject("field \"\(textField)\": \(error)", language: language.rawValue, category: "bad escape in text"); continue
-                    }
-                    outcome = unescaped.withUnsafeBytes { scorer.score($0) }
-                } else {
-                    outcome = scorer.score(text)
-                }
-                let score: KeywordScorer.Score
-                switch outcome {
-                case .success(let value): score = value
-                case .failure(.invalidUTF8(let at)):
-                    try reject("field \"\(textField)\": invalid UTF-8 at byte \(at) of the text", language: language.rawValue, category: "invalid UTF-8")
-                    continue
-                }
-                let keep = filter.keeps(score)
-                try outputs.writeDocument(UnsafeRawBufferPointer(rebasing: all[start..<(end + 1)]), kept: keep)
-                var tally = report.languages[language.rawValue] ?? Tally()
-                tally.record(keep ? .kept : .dropped, bytes: recordBytes)
-                report.languages[language.rawValue] = tally
-                inputTally.record(keep ? .kept : .dropped, bytes: recordBytes)
-                report.total.record(keep ? .kept : .dropped, bytes: recordBytes)
-
-                let row = outputs.attributeBuffer
-                row.append(quotedPathPrefix)
-                row.appendDecimal(lineNumber)
-                row.append(",\"offset\":")
-                row.appendDecimal(offset)
-                row.append(",\"id\":")
-                if let id = scanner.values[1], id.kind == .string || id.kind == .number {
-                    let raw = UnsafeRawBufferPointer(rebasing: line[id.range])
-                    if id.kind == .string { row.append(0x22); row.append(raw); row.append(0x22) } else { row.append(raw) }
-                } else {
-                    row.append("null")
-                }
-                appendScore(row, language: language, score: score, keep: keep)
-                try outputs.flushAttributes()
-
-                pendingScored += 1
-                if keep { pendingKept += 1 }
-                pendingBytes += recordBytes
-                if pendingScored >= 4096, let progress {
-                    progress.documentsScored.add(pendingScored, ordering: .relaxed)
-                    progress.documentsKept.add(pendingKept, ordering: .relaxed)
-                    progress.bytesProcessed.add(pendingBytes, ordering: .relaxed)
-                    pendingScored = 0; pendingKept = 0; pendingBytes = 0
-                }
-            }
-        }(chunk.storage.buffer.bytes)
-        if let progress {
-            progress.documentsScored.add(pendingScored, ordering: .relaxed)
-            progress.documentsKept.add(pendingKept, ordering: .relaxed)
-            progress.bytesProcessed.add(pendingBytes, ordering: .relaxed)
+        let score: KeywordScorer.Score
+        switch scorer.score(text) {
+        case .success(let value): score = value
+        case .failure(.invalidUTF8(let at)):
+            try reject(location, reason: "field \"\(configuration.textField)\": invalid UTF-8 at byte \(at) of the text",
+                       category: "invalid UTF-8", language: language.rawValue, raw: UnsafeRawBufferPointer(rebasing: record.dropLast()))
+            return
         }
-        report.inputs[file.path] = inputTally
-        report.outputs = try outputs.commit()
-        report.seconds = seconds(since: started)
-        return report
-    }
+        let keep = filter.keeps(score)
+        try outputs.writeDocument(record, kept: keep)
+        tally(keep ? .kept : .dropped, location, language: language.rawValue)
 
-    /// A group of text files, each one document; written out as `{"id": path, "source": path, "text": ...}`.
-    func processTextGroup(_ item: PlanItem, unit: String, progress: FilterProgress?) throws -> UnitReport {
-        let started = DispatchTime.now()
-        var report = UnitReport(unit: unit, item: item.index)
-        let outputs = UnitOutputs(directory: output, unit: unit, writeDropped: configuration.writeDropped)
-        let scorers = Scorers(filters: configuration.filters)
-        guard let language = configuration.language else {
-            throw FilterJobError(message: "text files carry no language field: give --lang for \(item.files[0].path)")
-        }
-        let record = ByteBuffer(capacity: 1 << 16)
-        for file in item.files {
-            var tally = Tally()
-            var bytes = ByteBuffer(capacity: 1 << 16)
-            do {
-                let source = try openByteSource(path: file.path, compression: file.compression)
-                while let chunk = try source.nextChunk() { bytes.append(chunk) }
-            } catch let error as MMedIOError where error.kind == .corruptCompressed || error.kind == .truncatedCompressed {
-                report.quarantined.append(Quarantine(item: item.index, file: file.path, error: error.description))
-                report.inputs[file.path] = tally
-                continue
-            }
-            let size = Int64(bytes.count)
-            progress?.fileBytesRead.add(file.size, ordering: .relaxed)
-            let outcome = scorers.scorer(language)!.score(bytes.bytes)
-            switch outcome {
-            case .failure(.invalidUTF8(let at)):
-                tally.record(.rejected, bytes: size)
-                report.total.record(.rejected, bytes: size)
-                var languageTally = report.languages[language.rawValue] ?? Tally()
-                languageTally.record(.rejected, bytes: size)
-                report.languages[language.rawValue] = languageTally
-                report.rejectReasons["invalid UTF-8", default: 0] += 1
-                let row = outputs.rejectBuffer
-                row.append("{\"file\":")
-                row.appendJSONString(file.path)
-                row.append(",\"line\":null,\"offset\":\(at),\"reason\":")
-                row.appendJSONString("invalid UTF-8 at byte \(at) of the file")
-                row.append("}\n")
-            case .success(let score):
-                let keep = configuration.filters[language]!.keeps(score)
-                record.removeAll()
-                record.append("{\"id\":")
-                record.appendJSONString(file.path)
-                record.append(",\"source\":")
-                record.appendJSONString(file.path)
-                record.append(",\"text\":")
-                record.appendJSONString(bytes.bytes)
-                record.append("}\n")
-                try outputs.writeDocument(record.bytes, kept: keep)
-                tally.record(keep ? .kept : .dropped, bytes: size)
-                report.total.record(keep ? .kept : .dropped, bytes: size)
-                var languageTally = report.languages[language.rawValue] ?? Tally()
-                languageTally.record(keep ? .kept : .dropped, bytes: size)
-                report.languages[language.rawValue] = languageTally
-                let row = outputs.attributeBuffer
-                row.append("{\"file\":")
-                row.appendJSONString(file.path)
-                row.append(",\"line\":null,\"offset\":0,\"id\":")
-                row.appendJSONString(file.path)
-                appendScore(row, language: language, score: score, keep: keep)
-                progress?.documentsScored.add(1, ordering: .relaxed)
-                if keep { progress?.documentsKept.add(1, ordering: .relaxed) }
-                progress?.bytesProcessed.add(size, ordering: .relaxed)
-            }
-            report.inputs[file.path] = tally
-            bytes = ByteBuffer(capacity: 16)
-        }
-        report.outputs = try outputs.commit()
-        report.seconds = seconds(since: started)
-        return report
-    }
-
-    private func appendScore(_ row: ByteBuffer, language: Language, score: KeywordScorer.Score, keep: Bool) {
+        let row = outputs.attributeBuffer
+        appendLocation(row, location)
+        row.append(",\"id\":")
+        if let id { row.append(id) } else { row.append("null") }
         row.append(",\"lang\":\"")
         row.append(language.rawValue)
         row.append("\",\"mkc\":")
@@ -312,7 +174,175 @@ extension CorpusFilterJob {
         row.append(",\"density\":")
         if score.keywordCharacters == 0 { row.append("0") } else { row.append(score.keywordDensity.description) }
         row.append(keep ? ",\"decision\":\"keep\"}\n" : ",\"decision\":\"drop\"}\n")
+        try outputs.flushAttributes()
+
+        pendingScored += 1
+        if keep { pendingKept += 1 }
+        pendingBytes += location.bytes
+        if pendingScored >= 4096 { flushProgress() }
     }
+
+    private func flushProgress() {
+        guard let progress else { return }
+        progress.documentsScored.add(pendingScored, ordering: .relaxed)
+        progress.documentsKept.add(pendingKept, ordering: .relaxed)
+        progress.bytesProcessed.add(pendingBytes, ordering: .relaxed)
+        pendingScored = 0; pendingKept = 0; pendingBytes = 0
+    }
+
+    func finish(started: DispatchTime) throws -> UnitReport {
+        flushProgress()
+        report.outputs = try outputs.commit()
+        report.seconds = seconds(since: started)
+        return report
+    }
+}
+
+extension CorpusFilterJob {
+    /// A unit of JSONL lines.
+    func processLines(_ chunk: LineChunk, file: InputFile, item: Int, unit: String, progress: FilterProgress?) throws -> UnitReport {
+        let started = DispatchTime.now()
+        let writer = UnitWriter(job: self, unit: unit, item: item, progress: progress)
+        let textField = configuration.textField
+        var keys = [textField, configuration.idField]
+        if let languageField = configuration.languageField { keys.append(languageField) }
+        var scanner = JSONObjectScanner(keys: keys, deferValidation: [textField])
+        var unescaped: [UInt8] = []
+        report(file.path, into: writer)
+
+        let all = chunk.storage.buffer.bytes
+        var position = 0
+        var lineNumber = chunk.firstLine - 1
+        while position < all.count {
+            let start = position
+            let end = UnsafeRawPointer(memchr(all.baseAddress! + start, 0x0A, all.count - start)!) - all.baseAddress!
+            position = end + 1
+            lineNumber += 1
+            let line = UnsafeRawBufferPointer(rebasing: all[start..<end])
+            let isLastLine = position == all.count
+            let location = RecordLocation(file: file.path, line: lineNumber, offset: chunk.firstOffset + Int64(start),
+                                          bytes: Int64(line.count + (isLastLine && !chunk.lastLineHasNewline ? 0 : 1)))
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+                writer.report.blankLines += 1
+                continue
+            }
+            do {
+                try scanner.scan(line)
+            } catch {
+                try writer.reject(location, reason: "malformed JSON: \(error)", category: "malformed JSON", raw: line)
+                continue
+            }
+            // Language of the document.
+            let language: Language
+            if let field = configuration.languageField, let value = scanner.values[2] {
+                guard value.kind == .string, !value.hasEscapes,
+                      let code = String(validating: UnsafeRawBufferPointer(rebasing: line[value.range]), as: UTF8.self) else {
+                    try writer.reject(location, reason: "field \"\(field)\" is not a language code string", category: "bad language field", raw: line)
+                    continue
+                }
+                guard let parsed = Language(code: code) else {
+                    try writer.reject(location, reason: "unsupported language \"\(code)\" in field \"\(field)\" (supported: \(Language.supportedCodes))",
+                                      category: "unsupported language", raw: line)
+                    continue
+                }
+                language = parsed
+            } else if let fallback = configuration.language {
+                language = fallback
+            } else {
+                try writer.reject(location, reason: "missing field \"\(configuration.languageField!)\"", category: "missing language field", raw: line)
+                continue
+            }
+            guard let textValue = scanner.values[0] else {
+                try writer.reject(location, reason: "missing field \"\(textField)\"", category: "missing text field", language: language.rawValue, raw: line)
+                continue
+            }
+            guard textValue.kind == .string else {
+                try writer.reject(location, reason: "field \"\(textField)\" is \(describe(textValue.kind)), not a string",
+                                  category: "text field not a string", language: language.rawValue, raw: line)
+                continue
+            }
+            var id: UnsafeRawBufferPointer?
+            if let value = scanner.values[1], value.kind == .string || value.kind == .number {
+                // The raw JSON of the id: a string keeps its quotes (escapes stay valid JSON).
+                id = value.kind == .string ? UnsafeRawBufferPointer(rebasing: line[(value.range.lowerBound - 1)..<(value.range.upperBound + 1)])
+                                           : UnsafeRawBufferPointer(rebasing: line[value.range])
+            }
+            let record = UnsafeRawBufferPointer(rebasing: all[start..<(end + 1)])
+            let text = UnsafeRawBufferPointer(rebasing: line[textValue.range])
+            if textValue.hasEscapes {
+                do {
+                    try JSONObjectScanner.unescape(text, into: &unescaped)
+                } catch {
+                    try writer.reject(location, reason: "field \"\(textField)\": \(error)", category: "bad escape in text",
+                                      language: language.rawValue, raw: line)
+                    continue
+                }
+                try unescaped.withUnsafeBytes { try writer.accept(location, text: $0, language: language, id: id, record: record) }
+            } else {
+                try writer.accept(location, text: text, language: language, id: id, record: record)
+            }
+        }
+        return try writer.finish(started: started)
+    }
+
+    /// A group of text files, each one document; written out as `{"id": path, "source": path, "text": ...}`.
+    func processTextGroup(_ item: PlanItem, unit: String, progress: FilterProgress?) throws -> UnitReport {
+        let started = DispatchTime.now()
+        let writer = UnitWriter(job: self, unit: unit, item: item.index, progress: progress)
+        guard let language = configuration.language else {
+            throw FilterJobError(message: "text files carry no language field: give --lang for \(item.files[0].path)")
+        }
+        let record = ByteBuffer(capacity: 1 << 16)
+        let id = ByteBuffer(capacity: 256)
+        for file in item.files {
+            let bytes = ByteBuffer(capacity: 1 << 16)
+            do {
+                let source = try openByteSource(path: file.path, compression: file.compression)
+                while let chunk = try source.nextChunk() { bytes.append(chunk) }
+            } catch let error as MMedIOError where error.kind == .corruptCompressed || error.kind == .truncatedCompressed {
+                writer.report.quarantined.append(Quarantine(item: item.index, file: file.path, error: error.description))
+                writer.report.inputs[file.path] = Tally()
+                continue
+            }
+            progress?.fileBytesRead.add(file.size, ordering: .relaxed)
+            let location = RecordLocation(file: file.path, line: nil, offset: 0, bytes: Int64(bytes.count))
+            guard String(validating: bytes.bytes, as: UTF8.self) != nil else {
+                let at = firstInvalidUTF8Offset(bytes.bytes)
+                try writer.reject(location, reason: "invalid UTF-8 at byte \(at) of the file", category: "invalid UTF-8",
+                                  language: language.rawValue, raw: nil)
+                continue
+            }
+            id.removeAll()
+            id.appendJSONString(file.path)
+            record.removeAll()
+            record.append("{\"id\":")
+            record.append(id.bytes)
+            record.append(",\"source\":")
+            record.append(id.bytes)
+            record.append(",\"text\":")
+            record.appendJSONString(bytes.bytes)
+            record.append("}\n")
+            try writer.accept(location, text: bytes.bytes, language: language, id: id.bytes, record: record.bytes)
+        }
+        return try writer.finish(started: started)
+    }
+
+    /// Makes sure the per-input tally exists even for a unit whose records are all blank.
+    private func report(_ path: String, into writer: UnitWriter) {
+        if writer.report.inputs[path] == nil { writer.report.inputs[path] = Tally() }
+    }
+}
+
+/// Offset of the first invalid UTF-8 sequence (the bytes are known to be invalid somewhere).
+func firstInvalidUTF8Offset(_ bytes: UnsafeRawBufferPointer) -> Int {
+    let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    var index = 0
+    while index < bytes.count {
+        let length = utf8SequenceLength(base, index, bytes.count)
+        if length == 0 { return index }
+        index += length
+    }
+    return bytes.count
 }
 
 private func describe(_ kind: JSONObjectScanner.ValueKind) -> String {
