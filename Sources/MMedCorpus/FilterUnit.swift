@@ -207,7 +207,7 @@ extension CorpusFilterJob {
         var keys = [textField, configuration.idField]
         if let languageField = configuration.languageField { keys.append(languageField) }
         var scanner = JSONObjectScanner(keys: keys, deferValidation: [textField])
-        var unescaped: [UInt8] = []
+        let unescaped = ByteBuffer(capacity: 1 << 16)
         report(file.path, into: writer)
 
         let all = chunk.storage.buffer.bytes
@@ -271,13 +271,13 @@ extension CorpusFilterJob {
             let text = UnsafeRawBufferPointer(rebasing: line[textValue.range])
             if textValue.hasEscapes {
                 do {
-                    try JSONObjectScanner.unescape(text, into: &unescaped)
+                    try JSONObjectScanner.unescape(text, into: unescaped)
                 } catch {
                     try writer.reject(location, reason: "field \"\(textField)\": \(error)", category: "bad escape in text",
                                       language: language.rawValue, raw: line)
                     continue
                 }
-                try unescaped.withUnsafeBytes { try writer.accept(location, text: $0, language: language, id: id, record: record) }
+                try writer.accept(location, text: unescaped.bytes, language: language, id: id, record: record)
             } else {
                 try writer.accept(location, text: text, language: language, id: id, record: record)
             }

@@ -18,8 +18,9 @@ public final class KeywordMatcher: Sendable {
     /// The longest keyword in bytes.
     let maxKeywordBytes: Int
 
-    // Automaton. `transitions[row + byteClass[b]]` is the next row; rows are premultiplied by `classCount`.
-    let byteClass: [UInt8]
+    // Automaton. The next row is the UInt32 at byte offset `row + classOffset[b]` of `transitions`: rows are byte
+    // offsets of table rows, so a step is two loads and an add.
+    let classOffset: [UInt32]
     let classCount: Int
     let transitions: [UInt32]
     /// Rows at or above this one report matches.
@@ -42,10 +43,10 @@ public final class KeywordMatcher: Sendable {
         // A token keyword that contains whitespace can never equal a token of `split()`: it never matches.
         let matchable = keywords.indices.filter { substring[$0] || !$0.isMultiToken(keywords) }
         let automaton = Automaton.build(keywords: keywords, ids: matchable)
-        byteClass = automaton.byteClass
+        classOffset = automaton.byteClass.map { UInt32($0) * 4 }
         classCount = automaton.classCount
-        transitions = automaton.transitions
-        firstReportingRow = automaton.firstReportingRow
+        transitions = automaton.transitions.map { $0 * 4 }
+        firstReportingRow = automaton.firstReportingRow * 4
         reportStart = automaton.reportStart
         reports = automaton.reports
         firstReportingState = automaton.firstReportingState
@@ -159,12 +160,12 @@ public final class KeywordScorer {
         let count = text.count
         let overlap = m.maxKeywordBytes
         m.transitions.withUnsafeBufferPointer { transitionBuffer in
-            m.byteClass.withUnsafeBufferPointer { classBuffer in
-                let transitions = transitionBuffer.baseAddress!
-                let byteClass = classBuffer.baseAddress!
+            m.classOffset.withUnsafeBufferPointer { classBuffer in
+                let transitions = UnsafeRawPointer(transitionBuffer.baseAddress!)
+                let classOffset = classBuffer.baseAddress!
                 let firstReporting = m.firstReportingRow
                 @inline(__always) func step(_ row: UInt32, _ index: Int) -> UInt32 {
-                    transitions[Int(row) &+ Int(byteClass[Int(base[index])])]
+                    transitions.load(fromByteOffset: Int(row &+ classOffset[Int(base[index])]), as: UInt32.self)
                 }
                 guard count >= 8 * overlap + 1024 else {
                     var row: UInt32 = 0
@@ -190,10 +191,10 @@ public final class KeywordScorer {
                 while n < steps {
                     // Call-free inner loop; matches are handled outside it.
                     repeat {
-                        r0 = transitions[Int(r0) &+ Int(byteClass[Int(p0[n])])]
-                        r1 = transitions[Int(r1) &+ Int(byteClass[Int(p1[n])])]
-                        r2 = transitions[Int(r2) &+ Int(byteClass[Int(p2[n])])]
-                        r3 = transitions[Int(r3) &+ Int(byteClass[Int(p3[n])])]
+                        r0 = transitions.load(fromByteOffset: Int(r0 &+ classOffset[Int(p0[n])]), as: UInt32.self)
+                        r1 = transitions.load(fromByteOffset: Int(r1 &+ classOffset[Int(p1[n])]), as: UInt32.self)
+                        r2 = transitions.load(fromByteOffset: Int(r2 &+ classOffset[Int(p2[n])]), as: UInt32.self)
+                        r3 = transitions.load(fromByteOffset: Int(r3 &+ classOffset[Int(p3[n])]), as: UInt32.self)
                         n &+= 1
                     } while n < steps && (r0 | r1 | r2 | r3) < firstReporting
                     if r0 >= firstReporting { reportMatches(row: r0, end: n, text: text) }
@@ -217,7 +218,7 @@ public final class KeywordScorer {
     @inline(never)
     private func reportMatches(row: UInt32, end: Int, text: UnsafeBufferPointer<UInt8>) {
         let m = matcher
-        let state = Int(row) / m.classCount - m.firstReportingState
+        let state = Int(row) / (m.classCount * 4) - m.firstReportingState
         let start = Int(m.reportStart[state])
         let stop = Int(m.reportStart[state + 1])
         for slot in start..<stop {

@@ -89,20 +89,25 @@ public struct JSONObjectScanner {
     /// Decodes the escapes of a JSON string body (without quotes) into UTF-8 bytes.
     /// A lone surrogate escape is an error: it has no UTF-8 form.
     public static func unescape(_ body: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(ScanError) {
-        output.removeAll(keepingCapacity: true)
-        output.reserveCapacity(body.count)
+        let buffer = ByteBuffer(capacity: body.count + 16)
+        try unescape(body, into: buffer)
+        output = buffer.array
+    }
+
+    /// Decodes the escapes of a JSON string body into `output` (which it empties first).
+    public static func unescape(_ body: UnsafeRawBufferPointer, into output: ByteBuffer) throws(ScanError) {
+        output.removeAll()
+        output.reserve(body.count)
         var index = 0
         let count = body.count
+        var scratch: [UInt8] = []
         while index < count {
-            let byte = body[index]
-            if byte != UInt8(ascii: "\\") {
-                // Copy the run up to the next backslash in one go.
-                let found = memchr(body.baseAddress! + index, 0x5C, count - index)
-                let end = found.map { UnsafeRawPointer($0) - body.baseAddress! } ?? count
-                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: body[index..<end]))
-                index = end
-                continue
-            }
+            // Copy the run up to the next backslash in one go.
+            let found = memchr(body.baseAddress! + index, 0x5C, count - index)
+            let end = found.map { UnsafeRawPointer($0) - body.baseAddress! } ?? count
+            output.append(UnsafeRawBufferPointer(rebasing: body[index..<end]))
+            index = end
+            if index >= count { break }
             guard index + 1 < count else { throw ScanError(offset: index, message: "dangling backslash") }
             let escape = body[index + 1]
             index += 2
@@ -129,7 +134,9 @@ public struct JSONObjectScanner {
                 } else if (0xDC00...0xDFFF).contains(unit) {
                     throw ScanError(offset: index - 6, message: "unpaired UTF-16 surrogate escape \\u\(String(unit, radix: 16))")
                 }
-                appendUTF8(scalar, to: &output)
+                scratch.removeAll(keepingCapacity: true)
+                appendUTF8(scalar, to: &scratch)
+                scratch.withUnsafeBytes { output.append($0) }
             default:
                 throw ScanError(offset: index - 1, message: "invalid escape")
             }
