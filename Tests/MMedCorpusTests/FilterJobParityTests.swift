@@ -1,0 +1,109 @@
+import Foundation
+import MMedCorpus
+import MMedIO
+import MMedText
+import Testing
+
+/// The whole job (JSONL reading, JSON unescaping, units, workers, attribute rows) against the oracle's goldens:
+/// each golden's documents are written as JSONL, half with every non-ASCII character as a \u escape (as Python's
+/// json.dumps does by default, astral characters as surrogate pairs), half as raw UTF-8.
+@Suite struct FilterJobParityTests {
+    static let goldens = ParityGolden.all.filter {
+        let name = $0.testDescription
+        return name.contains("blocks") || name.contains("articles") || name.contains("inline")
+    }
+
+    static func jsonString(_ text: String, asciiOnly: Bool) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E) {
+                    if scalar.value > 0xFFFF {
+                        let v = scalar.value - 0x10000
+                        out += String(format: "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
+                    } else {
+                        out += String(format: "\\u%04x", scalar.value)
+                    }
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    @Test(.enabled(if: SharedData.enabled, "needs ../shared/data (real text); runs in CI"), arguments: goldens)
+    func jobAttributesAgreeWithTheOracle(golden: ParityGolden) throws {
+        let lines = try String(contentsOf: golden.url, encoding: .utf8).split(separator: "\n")
+        let header = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+        let rows = try lines.dropFirst().map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let language = try #require(Language(code: header["lang"] as! String))
+        let mode = try #require(MatchMode(rawValue: header["mode"] as! String))
+        let thresholdObject = header["thresholds"] as! [String: Any]
+        let thresholds = Thresholds(minKeywordCount: (thresholdObject["mkc"] as! NSNumber).intValue,
+                                    minDensity: (thresholdObject["dens"] as! NSNumber).doubleValue)
+        let list: KeywordList
+        switch header["keywords"] {
+        case let name as String where name == "mmedlm":
+            try #require(SharedData.available, "../shared/data is missing: CI must have it beside the checkout")
+            list = try KeywordList.mmedlm(jsonPath: SharedData.path("reference/mmedlm-keywords.json"), language: language)
+        case let name as String where name == "mmedkit":
+            list = try KeywordList.bundled(language)
+        case let inline as [String: Any]:
+            list = KeywordList(name: "inline", keywords: inline["inline"] as! [String])
+        default:
+            Issue.record("unknown keyword source")
+            return
+        }
+        let documents: [String]
+        if header["documents"] as? String == "inline" {
+            documents = rows.map { $0["text"] as! String }
+        } else {
+            try #require(SharedData.available, "../shared/data is missing: CI must have it beside the checkout")
+            documents = try ParityDocuments.documents(corpus: header["corpus"] as! String, rule: header["documents"] as! String)
+        }
+
+        let directory = NSTemporaryDirectory() + "mmed-jobparity-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var jsonl = ""
+        for (index, text) in documents.enumerated() {
+            jsonl += "{\"id\": \(index), \"text\": \(Self.jsonString(text, asciiOnly: index % 2 == 0)), \"meta\": {\"n\": [1, 2]}}\n"
+        }
+        try jsonl.write(toFile: directory + "/docs.jsonl", atomically: true, encoding: .utf8)
+
+        var configuration = FilterJobConfiguration(
+            inputs: try expandInputs([directory + "/docs.jsonl"]).files, outputDirectory: directory + "/out", language: language,
+            languageField: nil, filters: [language: MedicalKeywordFilter(list: list, language: language, thresholds: thresholds, mode: mode)])
+        configuration.workers = 2
+        configuration.unitBytes = 1 << 16
+        let summary = try CorpusFilterJob(configuration: configuration).run()
+        #expect(summary.total.documentsRead == documents.count)
+        #expect(summary.total.documentsRejected == 0)
+
+        var attributes: [[String: Any]] = []
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory + "/out/attributes").sorted()
+        for name in names {
+            let bytes = try readAll(openByteSource(path: directory + "/out/attributes/" + name))
+            for line in bytes.split(separator: 0x0A) {
+                attributes.append(try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any])
+            }
+        }
+        try #require(attributes.count == rows.count)
+        var disagreements: [String] = []
+        for (index, (row, expected)) in zip(attributes, rows).enumerated() {
+            let ours = [(row["id"] as! NSNumber).intValue, (row["mkc"] as! NSNumber).intValue, (row["keyword_chars"] as! NSNumber).intValue,
+                        (row["length"] as! NSNumber).intValue, row["decision"] as! String == "keep" ? 1 : 0]
+            let oracle = [index, (expected["mkc"] as! NSNumber).intValue, (expected["chars"] as! NSNumber).intValue,
+                          (expected["length"] as! NSNumber).intValue, expected["keep"] as! Bool ? 1 : 0]
+            if ours != oracle { disagreements.append("doc \(index): ours \(ours), oracle \(oracle)") }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.count) documents differ: \(disagreements.prefix(5))")
+    }
+}
