@@ -90,10 +90,22 @@ final class UnitWriter {
         self.progress = progress
     }
 
-    private func tally(_ outcome: Tally.Outcome, _ location: RecordLocation, language: String) {
+    /// Per-language tallies by `Language` index, then one slot for "unknown"; merged into the report at the end
+    /// (dictionary updates with string keys per document would cost more than scoring a short one).
+    private var languageTallies = [Tally](repeating: Tally(), count: Language.allCases.count + 1)
+    private var currentFile: String?
+    private var currentFileTally = Tally()
+
+    private func tally(_ outcome: Tally.Outcome, _ location: RecordLocation, language: Language?) {
         report.total.record(outcome, bytes: location.bytes)
-        report.languages[language, default: Tally()].record(outcome, bytes: location.bytes)
-        report.inputs[location.file, default: Tally()].record(outcome, bytes: location.bytes)
+        languageTallies[language.map { Language.allCases.firstIndex(of: $0)! } ?? Language.allCases.count].record(outcome, bytes: location.bytes)
+        if currentFile != location.file { flushFileTally(); currentFile = location.file }
+        currentFileTally.record(outcome, bytes: location.bytes)
+    }
+
+    private func flushFileTally() {
+        if let currentFile { report.inputs[currentFile, default: Tally()].add(currentFileTally) }
+        currentFileTally = Tally()
     }
 
     private func appendLocation(_ row: ByteBuffer, _ location: RecordLocation) {
@@ -111,7 +123,7 @@ final class UnitWriter {
     }
 
     /// Sends a record to `rejected/` with its reason; `raw` is the record as read (base64 when not UTF-8).
-    func reject(_ location: RecordLocation, reason: String, category: String, language: String = "unknown",
+    func reject(_ location: RecordLocation, reason: String, category: String, language: Language? = nil,
                 raw: UnsafeRawBufferPointer?) throws {
         tally(.rejected, location, language: language)
         report.rejectReasons[category, default: 0] += 1
@@ -139,7 +151,7 @@ final class UnitWriter {
                 record: UnsafeRawBufferPointer) throws {
         guard let filter = configuration.filters[language] else {
             try reject(location, reason: "no keyword list for language \"\(language.rawValue)\"", category: "no keyword list for language",
-                       language: language.rawValue, raw: UnsafeRawBufferPointer(rebasing: record.dropLast()))
+                       language: language, raw: UnsafeRawBufferPointer(rebasing: record.dropLast()))
             return
         }
         let scorer: KeywordScorer
@@ -152,12 +164,12 @@ final class UnitWriter {
         case .success(let value): score = value
         case .failure(.invalidUTF8(let at)):
             try reject(location, reason: "field \"\(configuration.textField)\": invalid UTF-8 at byte \(at) of the text",
-                       category: "invalid UTF-8", language: language.rawValue, raw: UnsafeRawBufferPointer(rebasing: record.dropLast()))
+                       category: "invalid UTF-8", language: language, raw: UnsafeRawBufferPointer(rebasing: record.dropLast()))
             return
         }
         let keep = filter.keeps(score)
         try outputs.writeDocument(record, kept: keep)
-        tally(keep ? .kept : .dropped, location, language: language.rawValue)
+        tally(keep ? .kept : .dropped, location, language: language)
 
         let row = outputs.attributeBuffer
         appendLocation(row, location)
@@ -192,6 +204,10 @@ final class UnitWriter {
 
     func finish(started: DispatchTime) throws -> UnitReport {
         flushProgress()
+        flushFileTally()
+        for (index, tally) in languageTallies.enumerated() where tally.documentsRead > 0 {
+            report.languages[index < Language.allCases.count ? Language.allCases[index].rawValue : "unknown"] = tally
+        }
         report.outputs = try outputs.commit()
         report.seconds = seconds(since: started)
         return report
@@ -253,12 +269,12 @@ extension CorpusFilterJob {
                 continue
             }
             guard let textValue = scanner.values[0] else {
-                try writer.reject(location, reason: "missing field \"\(textField)\"", category: "missing text field", language: language.rawValue, raw: line)
+                try writer.reject(location, reason: "missing field \"\(textField)\"", category: "missing text field", language: language, raw: line)
                 continue
             }
             guard textValue.kind == .string else {
                 try writer.reject(location, reason: "field \"\(textField)\" is \(describe(textValue.kind)), not a string",
-                                  category: "text field not a string", language: language.rawValue, raw: line)
+                                  category: "text field not a string", language: language, raw: line)
                 continue
             }
             var id: UnsafeRawBufferPointer?
@@ -274,7 +290,7 @@ extension CorpusFilterJob {
                     try JSONObjectScanner.unescape(text, into: unescaped)
                 } catch {
                     try writer.reject(location, reason: "field \"\(textField)\": \(error)", category: "bad escape in text",
-                                      language: language.rawValue, raw: line)
+                                      language: language, raw: line)
                     continue
                 }
                 try writer.accept(location, text: unescaped.bytes, language: language, id: id, record: record)
@@ -309,7 +325,7 @@ extension CorpusFilterJob {
             guard String(validating: bytes.bytes, as: UTF8.self) != nil else {
                 let at = firstInvalidUTF8Offset(bytes.bytes)
                 try writer.reject(location, reason: "invalid UTF-8 at byte \(at) of the file", category: "invalid UTF-8",
-                                  language: language.rawValue, raw: nil)
+                                  language: language, raw: nil)
                 continue
             }
             id.removeAll()

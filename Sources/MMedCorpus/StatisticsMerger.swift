@@ -91,6 +91,17 @@ struct StatisticsMerger {
         let data = try JSONSerialization.data(withJSONObject: stats, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         try AtomicFileWriter.write(Array(data) + [0x0A], to: "\(output)/stats.json")
 
+        // Once every item of every shard is done no writer can be active: temporary files that an interrupted
+        // run left beside the outputs can go.
+        if complete {
+            for sub in ["", "kept", "dropped", "attributes", "rejected", "units", "items", "quarantine"] {
+                let directory = sub.isEmpty ? output : "\(output)/\(sub)"
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
+                    removeFile("\(directory)/\(name)")
+                }
+            }
+        }
+
         // rejected.jsonl: every unit's rejects in input order.
         let merged = try AtomicFileWriter(path: "\(output)/rejected.jsonl")
         for unit in units where unit.outputs.contains("rejected/\(unit.unit).jsonl") {
