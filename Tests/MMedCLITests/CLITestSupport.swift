@@ -109,3 +109,11 @@ func makeCorpus(at path: String, records: Int, seed: UInt64 = 7) throws {
     }
     try out.write(toFile: path, atomically: true, encoding: .utf8)
 }
+
+/// `../shared/data` beside the checkout: tests that need it run in CI (where its absence fails them) and are
+/// skipped elsewhere when it is missing.
+enum SharedData {
+    static let root = Repository.root + "/../shared/data"
+    static var available: Bool { FileManager.default.fileExists(atPath: root + "/README.md") }
+    static var enabled: Bool { available || ProcessInfo.processInfo.environment["CI"] != nil }
+}

@@ -203,6 +203,28 @@ import Testing
     }
 }
 
+@Suite struct KeywordPresetCLITests {
+    @Test(.enabled(if: SharedData.enabled, "needs ../shared/data/reference/mmedlm-keywords.json; runs in CI"))
+    func mmedlmPresetUsesTheOriginalListsAndThresholds() throws {
+        try #require(SharedData.available, "../shared/data is missing: CI must have it beside the checkout")
+        let output = temporaryDirectory("preset") + "/out"
+        let result = try MMedCLI.run(["corpus", "filter", "--input", Repository.path("samples/corpus/web-ja.jsonl.zst"), "--output", output,
+                                      "--lang", "jp", "--keywords-preset", "mmedlm", "--keywords-file", SharedData.root + "/reference/mmedlm-keywords.json", "--quiet"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let filter = ((try stats(output))["filters"] as! [String: [String: Any]])["ja"]!
+        #expect((filter["keywords"] as! String).hasPrefix("mmedlm:ja"))
+        #expect(filter["min_mkc"] as? Int == 5 && filter["min_density"] as? Double == 0.05)
+        #expect(filter["keyword_count"] as? Int == 146, "the two Japanese lists, lower-cased and de-duplicated (146 by Python)")
+        // The published mode keeps case variants apart and uses the whitespace path, which never matches Japanese.
+        let published = try MMedCLI.run(["corpus", "filter", "--input", Repository.path("samples/corpus/web-ja.jsonl.zst"), "--output", output + "-published",
+                                         "--lang", "ja", "--keywords-preset", "mmedlm", "--keywords-file", SharedData.root + "/reference/mmedlm-keywords.json",
+                                         "--mode", "published", "--quiet"])
+        #expect(published.status == 0)
+        #expect(((try stats(output + "-published"))["total"] as! [String: Any])["documents_kept"] as? Int == 0)
+        #expect(((try stats(output))["total"] as! [String: Any])["documents_kept"] as! Int > 0)
+    }
+}
+
 func lastComponent(_ path: String) -> String {
     String(path.split(separator: "/").last ?? "")
 }
