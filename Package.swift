@@ -18,7 +18,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "MMedIO", dependencies: ["CZstd", "CZlib"]),
+        .target(name: "MMedIO", dependencies: ["CZstd", "CZlib", "MMedText"]),
         .target(name: "MMedText"),
         .target(
             name: "MMedCorpus",

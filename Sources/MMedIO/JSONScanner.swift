@@ -1,3 +1,4 @@
+import MMedText
 /// Validates one JSON object (one JSONL record) and finds the values of a few top-level keys, without
 /// building a tree. Strings are validated (escapes, control characters, UTF-8) except for values marked
 /// `deferValidation`, whose UTF-8 the caller checks later while it reads them anyway.
@@ -411,35 +412,6 @@ func wordNeedsAttention(_ word: UInt64, checkHighBit: Bool) -> Bool {
     var mask = quote | backslash | control
     if checkHighBit { mask |= word & highs }
     return mask != 0
-}
-
-/// Length of the valid UTF-8 sequence starting at `index` (a non-ASCII lead byte), or 0 if invalid.
-@inline(__always)
-public func utf8SequenceLength(_ base: UnsafePointer<UInt8>, _ index: Int, _ count: Int) -> Int {
-    let b0 = base[index]
-    if b0 < 0x80 { return 1 }
-    if b0 < 0xC2 { return 0 }
-    if b0 < 0xE0 {
-        guard index + 1 < count, base[index + 1] & 0xC0 == 0x80 else { return 0 }
-        return 2
-    }
-    if b0 < 0xF0 {
-        guard index + 2 < count else { return 0 }
-        let b1 = base[index + 1], b2 = base[index + 2]
-        guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80 else { return 0 }
-        if b0 == 0xE0 && b1 < 0xA0 { return 0 }        // overlong
-        if b0 == 0xED && b1 >= 0xA0 { return 0 }       // surrogates
-        return 3
-    }
-    if b0 < 0xF5 {
-        guard index + 3 < count else { return 0 }
-        let b1 = base[index + 1], b2 = base[index + 2], b3 = base[index + 3]
-        guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80, b3 & 0xC0 == 0x80 else { return 0 }
-        if b0 == 0xF0 && b1 < 0x90 { return 0 }        // overlong
-        if b0 == 0xF4 && b1 >= 0x90 { return 0 }       // above U+10FFFF
-        return 4
-    }
-    return 0
 }
 
 extension String {

@@ -179,32 +179,9 @@ public enum PythonText {
         return true
     }
 
-    /// Length of the valid UTF-8 sequence at `index`, or 0 when it is invalid.
     @inline(__always)
     static func utf8Length(_ base: UnsafePointer<UInt8>, _ index: Int, _ count: Int) -> Int {
-        let b0 = base[index]
-        if b0 < 0x80 { return 1 }
-        if b0 < 0xC2 { return 0 }
-        if b0 < 0xE0 {
-            return index + 1 < count && base[index + 1] & 0xC0 == 0x80 ? 2 : 0
-        }
-        if b0 < 0xF0 {
-            guard index + 2 < count else { return 0 }
-            let b1 = base[index + 1], b2 = base[index + 2]
-            guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80 else { return 0 }
-            if b0 == 0xE0 && b1 < 0xA0 { return 0 }
-            if b0 == 0xED && b1 >= 0xA0 { return 0 }
-            return 3
-        }
-        if b0 < 0xF5 {
-            guard index + 3 < count else { return 0 }
-            let b1 = base[index + 1], b2 = base[index + 2], b3 = base[index + 3]
-            guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80, b3 & 0xC0 == 0x80 else { return 0 }
-            if b0 == 0xF0 && b1 < 0x90 { return 0 }
-            if b0 == 0xF4 && b1 >= 0x90 { return 0 }
-            return 4
-        }
-        return 0
+        utf8SequenceLength(base, index, count)
     }
 
     @inline(__always)
@@ -283,4 +260,33 @@ final class CaseTables: Sendable {
     func isCaseIgnorable(_ scalar: UInt32) -> Bool {
         Unicode.Scalar(scalar)?.properties.isCaseIgnorable ?? false
     }
+}
+
+/// Length of the valid UTF-8 sequence starting at `index`, or 0 when it is invalid (overlong forms, surrogates,
+/// code points above U+10FFFF, stray continuation bytes and truncated sequences are all invalid).
+@inline(__always)
+public func utf8SequenceLength(_ base: UnsafePointer<UInt8>, _ index: Int, _ count: Int) -> Int {
+    let b0 = base[index]
+    if b0 < 0x80 { return 1 }
+    if b0 < 0xC2 { return 0 }
+    if b0 < 0xE0 {
+        return index + 1 < count && base[index + 1] & 0xC0 == 0x80 ? 2 : 0
+    }
+    if b0 < 0xF0 {
+        guard index + 2 < count else { return 0 }
+        let b1 = base[index + 1], b2 = base[index + 2]
+        guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80 else { return 0 }
+        if b0 == 0xE0 && b1 < 0xA0 { return 0 }        // overlong
+        if b0 == 0xED && b1 >= 0xA0 { return 0 }       // surrogates
+        return 3
+    }
+    if b0 < 0xF5 {
+        guard index + 3 < count else { return 0 }
+        let b1 = base[index + 1], b2 = base[index + 2], b3 = base[index + 3]
+        guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80, b3 & 0xC0 == 0x80 else { return 0 }
+        if b0 == 0xF0 && b1 < 0x90 { return 0 }        // overlong
+        if b0 == 0xF4 && b1 >= 0x90 { return 0 }       // above U+10FFFF
+        return 4
+    }
+    return 0
 }

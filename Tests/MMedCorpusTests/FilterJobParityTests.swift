@@ -40,35 +40,8 @@ import Testing
 
     @Test(.enabled(if: SharedData.enabled, "needs ../shared/data (real text); runs in CI"), arguments: goldens)
     func jobAttributesAgreeWithTheOracle(golden: ParityGolden) throws {
-        let lines = try String(contentsOf: golden.url, encoding: .utf8).split(separator: "\n")
-        let header = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
-        let rows = try lines.dropFirst().map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        let language = try #require(Language(code: header["lang"] as! String))
-        let mode = try #require(MatchMode(rawValue: header["mode"] as! String))
-        let thresholdObject = header["thresholds"] as! [String: Any]
-        let thresholds = Thresholds(minKeywordCount: (thresholdObject["mkc"] as! NSNumber).intValue,
-                                    minDensity: (thresholdObject["dens"] as! NSNumber).doubleValue)
-        let list: KeywordList
-        switch header["keywords"] {
-        case let name as String where name == "mmedlm":
-            try #require(SharedData.available, "../shared/data is missing: CI must have it beside the checkout")
-            list = try KeywordList.mmedlm(jsonPath: SharedData.path("reference/mmedlm-keywords.json"), language: language)
-        case let name as String where name == "mmedkit":
-            list = try KeywordList.bundled(language)
-        case let inline as [String: Any]:
-            list = KeywordList(name: "inline", keywords: inline["inline"] as! [String])
-        default:
-            Issue.record("unknown keyword source")
-            return
-        }
-        let documents: [String]
-        if header["documents"] as? String == "inline" {
-            documents = rows.map { $0["text"] as! String }
-        } else {
-            try #require(SharedData.available, "../shared/data is missing: CI must have it beside the checkout")
-            documents = try ParityDocuments.documents(corpus: header["corpus"] as! String, rule: header["documents"] as! String)
-        }
-
+        let parity = try ParityCase(golden)
+        let (language, documents, rows) = (parity.language, parity.documents, parity.rows)
         let directory = NSTemporaryDirectory() + "mmed-jobparity-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -80,7 +53,7 @@ import Testing
 
         var configuration = FilterJobConfiguration(
             inputs: try expandInputs([directory + "/docs.jsonl"]).files, outputDirectory: directory + "/out", language: language,
-            languageField: nil, filters: [language: MedicalKeywordFilter(list: list, language: language, thresholds: thresholds, mode: mode)])
+            languageField: nil, filters: [language: parity.filter])
         configuration.workers = 2
         configuration.unitBytes = 1 << 16
         let summary = try CorpusFilterJob(configuration: configuration).run()
@@ -97,11 +70,10 @@ import Testing
         }
         try #require(attributes.count == rows.count)
         var disagreements: [String] = []
-        for (index, (row, expected)) in zip(attributes, rows).enumerated() {
+        for (index, row) in attributes.enumerated() {
             let ours = [(row["id"] as! NSNumber).intValue, (row["mkc"] as! NSNumber).intValue, (row["keyword_chars"] as! NSNumber).intValue,
                         (row["length"] as! NSNumber).intValue, row["decision"] as! String == "keep" ? 1 : 0]
-            let oracle = [index, (expected["mkc"] as! NSNumber).intValue, (expected["chars"] as! NSNumber).intValue,
-                          (expected["length"] as! NSNumber).intValue, expected["keep"] as! Bool ? 1 : 0]
+            let oracle = [index] + parity.expected(index)
             if ours != oracle { disagreements.append("doc \(index): ours \(ours), oracle \(oracle)") }
         }
         #expect(disagreements.isEmpty, "\(disagreements.count) documents differ: \(disagreements.prefix(5))")

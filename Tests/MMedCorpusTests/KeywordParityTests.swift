@@ -101,6 +101,53 @@ enum ParityDocuments {
 
 struct ParityError: Error { var message: String }
 
+/// One golden file read and resolved: the filter it describes, its documents and the oracle's rows.
+struct ParityCase {
+    var language: Language
+    var mode: MatchMode
+    var thresholds: Thresholds
+    var list: KeywordList
+    var documents: [String]
+    var rows: [[String: Any]]
+
+    var filter: MedicalKeywordFilter { MedicalKeywordFilter(list: list, language: language, thresholds: thresholds, mode: mode) }
+
+    init(_ golden: ParityGolden) throws {
+        let lines = try String(contentsOf: golden.url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true)
+        let header = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+        rows = try lines.dropFirst().map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        language = try #require(Language(code: header["lang"] as! String))
+        mode = try #require(MatchMode(rawValue: header["mode"] as! String))
+        let limits = header["thresholds"] as! [String: Any]
+        thresholds = Thresholds(minKeywordCount: (limits["mkc"] as! NSNumber).intValue, minDensity: (limits["dens"] as! NSNumber).doubleValue)
+        switch header["keywords"] {
+        case let name as String where name == "mmedlm":
+            try #require(SharedData.available, "../shared/data is missing: CI must have it beside the checkout")
+            list = try KeywordList.mmedlm(jsonPath: SharedData.path("reference/mmedlm-keywords.json"), language: language)
+        case let name as String where name == "mmedkit":
+            list = try KeywordList.bundled(language)
+        case let inline as [String: Any]:
+            list = KeywordList(name: "inline", keywords: inline["inline"] as! [String])
+        default:
+            throw ParityError(message: "unknown keyword source in \(golden.testDescription)")
+        }
+        if header["documents"] as? String == "inline" {
+            documents = rows.map { $0["text"] as! String }
+        } else {
+            try #require(SharedData.available, "../shared/data is missing: CI must have it beside the checkout")
+            documents = try ParityDocuments.documents(corpus: header["corpus"] as! String, rule: header["documents"] as! String)
+        }
+        try #require(documents.count == rows.count, "document count differs from the golden")
+    }
+
+    /// The oracle's (mkc, keyword characters, length, keep) for document `index`.
+    func expected(_ index: Int) -> [Int] {
+        let row = rows[index]
+        return [(row["mkc"] as! NSNumber).intValue, (row["chars"] as! NSNumber).intValue,
+                (row["length"] as! NSNumber).intValue, row["keep"] as! Bool ? 1 : 0]
+    }
+}
+
 func readAll(_ source: ByteSource) throws -> [UInt8] {
     var result: [UInt8] = []
     while let chunk = try source.nextChunk() { result.append(contentsOf: chunk) }
@@ -121,50 +168,18 @@ func readAll(_ source: ByteSource) throws -> [UInt8] {
 
     @Test(.enabled(if: SharedData.enabled, "needs ../shared/data (real text); runs in CI"), arguments: ParityGolden.all)
     func filterAgreesWithTheOracleOnEveryDocument(golden: ParityGolden) throws {
-        let lines = try String(contentsOf: golden.url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true)
-        let header = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
-        let rows = try lines.dropFirst().map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        let language = try #require(Language(code: header["lang"] as! String))
-        let mode = try #require(MatchMode(rawValue: header["mode"] as! String))
-        let thresholdObject = header["thresholds"] as! [String: Any]
-        let thresholds = Thresholds(minKeywordCount: (thresholdObject["mkc"] as! NSNumber).intValue,
-                                    minDensity: (thresholdObject["dens"] as! NSNumber).doubleValue)
-
-        let list: KeywordList
-        switch header["keywords"] {
-        case let name as String where name == "mmedlm":
-            try #require(SharedData.available, "../shared/data is missing: CI must have it beside the checkout")
-            list = try KeywordList.mmedlm(jsonPath: SharedData.path("reference/mmedlm-keywords.json"), language: language)
-        case let name as String where name == "mmedkit":
-            list = try KeywordList.bundled(language)
-        case let inline as [String: Any]:
-            list = KeywordList(name: "inline", keywords: inline["inline"] as! [String])
-        default:
-            Issue.record("unknown keyword source in \(golden.testDescription)")
-            return
-        }
-
-        let documents: [String]
-        if header["documents"] as? String == "inline" {
-            documents = rows.map { $0["text"] as! String }
-        } else {
-            try #require(SharedData.available, "../shared/data is missing: CI must have it beside the checkout")
-            documents = try ParityDocuments.documents(corpus: header["corpus"] as! String, rule: header["documents"] as! String)
-        }
-        try #require(documents.count == rows.count, "document count differs from the golden")
-
-        let filter = MedicalKeywordFilter(list: list, language: language, thresholds: thresholds, mode: mode)
+        let parity = try ParityCase(golden)
+        let filter = parity.filter
         let scorer = KeywordScorer(matcher: filter.matcher)
         var disagreements: [String] = []
-        for (index, (text, row)) in zip(documents, rows).enumerated() {
+        for (index, text) in parity.documents.enumerated() {
             let score = try scorer.score(text).get()
-            let expected = ((row["mkc"] as! NSNumber).intValue, (row["chars"] as! NSNumber).intValue,
-                            (row["length"] as! NSNumber).intValue, row["keep"] as! Bool)
-            let ours = (score.uniqueKeywordCount, score.keywordCharacters, score.length, filter.keeps(score))
-            if ours != expected {
-                disagreements.append("doc \(index): ours \(ours), oracle \(expected)")
+            let ours = [score.uniqueKeywordCount, score.keywordCharacters, score.length, filter.keeps(score) ? 1 : 0]
+            if ours != parity.expected(index) {
+                disagreements.append("doc \(index): ours \(ours), oracle \(parity.expected(index))")
             }
         }
+        let documents = parity.documents
         #expect(disagreements.isEmpty, "\(disagreements.count)/\(documents.count) documents differ: \(disagreements.prefix(5))")
     }
 }
