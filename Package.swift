@@ -33,7 +33,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "MMedIOTests", dependencies: ["MMedIO"]),
+        .testTarget(name: "MMedIOTests", dependencies: ["MMedIO"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MMedTextTests", dependencies: ["MMedText"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MMedCorpusTests",

@@ -285,34 +285,8 @@ private struct Parser {
             let escapes = try skipString(validateUTF8: validateUTF8)
             return .init(kind: .string, range: (start + 1)..<(position - 1), hasEscapes: escapes)
         case UInt8(ascii: "{"), UInt8(ascii: "["):
-            if depth > 512 { throw error("nesting too deep") }
-            let isObject = c == UInt8(ascii: "{")
-            let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
-            position += 1
-            skipWhitespace()
-            if peek() == close {
-                position += 1
-            } else {
-                while true {
-                    skipWhitespace()
-                    if isObject {
-                        guard peek() == UInt8(ascii: "\"") else { throw error("expected a string key") }
-                        _ = try skipString(validateUTF8: true)
-                        skipWhitespace()
-                        guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
-                        position += 1
-                        skipWhitespace()
-                    }
-                    _ = try skipValue(depth: depth + 1, validateUTF8: true)
-                    skipWhitespace()
-                    guard let next = peek() else { throw error(isObject ? "unterminated object" : "unterminated array") }
-                    position += 1
-                    if next == UInt8(ascii: ",") { continue }
-                    if next == close { break }
-                    throw error("expected ',' or '\(Character(Unicode.Scalar(close)))'", at: position - 1)
-                }
-            }
-            return .init(kind: isObject ? .object : .array, range: start..<position, hasEscapes: false)
+            try skipContainer()
+            return .init(kind: c == UInt8(ascii: "{") ? .object : .array, range: start..<position, hasEscapes: false)
         case UInt8(ascii: "t"):
             try literal("true"); return .init(kind: .bool, range: start..<position, hasEscapes: false)
         case UInt8(ascii: "f"):
@@ -328,6 +302,52 @@ private struct Parser {
             return .init(kind: .number, range: start..<position, hasEscapes: false)
         default:
             throw error("unexpected character")
+        }
+    }
+
+    /// Skips a nested object or array without recursion (the nesting depth never touches the thread's stack),
+    /// validating everything in it, strings' UTF-8 included.
+    mutating func skipContainer() throws(JSONObjectScanner.ScanError) {
+        enum Expect { case firstMember, member, separator }
+        var closers: [UInt8] = []
+        var expect = Expect.firstMember
+        closers.append(bytes[position] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+        position += 1
+        while let closer = closers.last {
+            skipWhitespace()
+            guard let c = peek() else { throw error(closer == UInt8(ascii: "}") ? "unterminated object" : "unterminated array") }
+            switch expect {
+            case .separator:
+                position += 1
+                if c == UInt8(ascii: ",") { expect = .member; continue }
+                if c == closer { closers.removeLast(); continue }
+                throw error("expected ',' or '\(Character(Unicode.Scalar(closer)))'", at: position - 1)
+            case .firstMember, .member:
+                if expect == .firstMember && c == closer {
+                    position += 1
+                    closers.removeLast()
+                    expect = .separator
+                    continue
+                }
+                if closer == UInt8(ascii: "}") {
+                    guard c == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                    _ = try skipString(validateUTF8: true)
+                    skipWhitespace()
+                    guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
+                    position += 1
+                    skipWhitespace()
+                }
+                guard let v = peek() else { throw error("missing value") }
+                if v == UInt8(ascii: "{") || v == UInt8(ascii: "[") {
+                    if closers.count >= 10_000 { throw error("nesting deeper than 10000 levels") }
+                    closers.append(v == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+                    position += 1
+                    expect = .firstMember
+                } else {
+                    _ = try skipValue(depth: 0, validateUTF8: true)
+                    expect = .separator
+                }
+            }
         }
     }
 
