@@ -54,3 +54,63 @@ public enum Rethreshold {
         return outcomes
     }
 }
+
+extension Rethreshold {
+    /// Writes `output/kept/<unit>.jsonl.zst` with the documents that `thresholds` keep, without rescanning any
+    /// text: a run made with `--write-dropped` holds every scored record in `kept/` or `dropped/`, in input order,
+    /// and its attribute rows say which file each record is in. Returns the documents kept per language.
+    public static func materialize(directory: String, output: String, thresholds: (String) -> Thresholds?) throws -> [String: LanguageOutcome] {
+        guard fileExists("\(directory)/dropped") else {
+            throw FilterJobError(message: "\(directory) has no dropped/ folder: re-run `mmed corpus filter` with --write-dropped to re-threshold without rescanning")
+        }
+        let attributeDirectory = "\(directory)/attributes"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: attributeDirectory)) ?? [])
+            .filter { $0.hasSuffix(".jsonl.zst") && !$0.hasPrefix(".") }.sorted()
+        try createDirectories("\(output)/kept")
+        var outcomes: [String: LanguageOutcome] = [:]
+        var scanner = JSONObjectScanner(keys: ["lang", "mkc", "keyword_chars", "length", "decision"])
+        for name in names {
+            let unit = String(name.dropLast(".jsonl.zst".count))
+            let attributes = LineReader(source: try openByteSource(path: "\(attributeDirectory)/\(name)"))
+            func records(_ folder: String) throws -> LineReader? {
+                let path = "\(directory)/\(folder)/\(unit).jsonl.zst"
+                return fileExists(path) ? LineReader(source: try openByteSource(path: path)) : nil
+            }
+            let kept = try records("kept"), dropped = try records("dropped")
+            var writer: ZstdFileWriter?
+            while let row = try attributes.next() {
+                do { try scanner.scan(row.bytes) } catch {
+                    throw FilterJobError(message: "\(attributeDirectory)/\(name):\(row.number): \(error)")
+                }
+                func field(_ index: Int) -> String {
+                    scanner.values[index].map { String(decoding: UnsafeRawBufferPointer(rebasing: row.bytes[$0.range]), as: UTF8.self) } ?? ""
+                }
+                let language = field(0)
+                let wasKept = field(4) == "keep"
+                guard let source = wasKept ? kept : dropped, let record = try source.next() else {
+                    throw FilterJobError(message: "\(directory): \(wasKept ? "kept" : "dropped")/\(unit).jsonl.zst has fewer records than its attributes")
+                }
+                guard let mkc = Int(field(1)), let characters = Int(field(2)), let length = Int(field(3)) else {
+                    throw FilterJobError(message: "\(attributeDirectory)/\(name):\(row.number): mkc, keyword_chars and length must be integers")
+                }
+                var keep = wasKept
+                if let limits = thresholds(language) {
+                    let score = KeywordScorer.Score(uniqueKeywordCount: mkc, keywordCharacters: characters, length: length)
+                    keep = score.uniqueKeywordCount >= limits.minKeywordCount && score.keywordDensity >= limits.minDensity
+                }
+                var outcome = outcomes[language] ?? LanguageOutcome()
+                outcome.documents += 1
+                if wasKept { outcome.keptBefore += 1 }
+                if keep {
+                    outcome.keptAfter += 1
+                    if writer == nil { writer = try ZstdFileWriter(path: "\(output)/kept/\(unit).jsonl.zst") }
+                    try writer!.write(record.bytes)
+                    try writer!.write(UnsafeRawBufferPointer(start: [UInt8(0x0A)], count: 1))
+                }
+                outcomes[language] = outcome
+            }
+            try writer?.commit()
+        }
+        return outcomes
+    }
+}

@@ -7,7 +7,8 @@ import MMedText
 struct CorpusRethreshold: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rethreshold",
-        abstract: "Show how many documents new MKC/DENS thresholds would keep, from a filter run's attributes (no rescan)."
+        abstract: "Re-decide documents with new MKC/DENS thresholds from a filter run's attributes, without rescanning the text.",
+        discussion: "Prints the documents kept before and after, per language. With --output DIR it also writes DIR/kept/*.jsonl.zst (the run must have used --write-dropped)."
     )
 
     @Argument(help: "The --output directory of `mmed corpus filter`.")
@@ -24,6 +25,9 @@ struct CorpusRethreshold: ParsableCommand {
 
     @Option(help: "Also write the result as JSON to this file.")
     var json: String?
+
+    @Option(help: "Write the newly kept documents to DIR/kept/ (needs a run made with --write-dropped).")
+    var output: String?
 
     func validate() throws {
         if minMkc == nil && minDensity == nil { throw ValidationError("give --min-mkc, --min-density or both") }
@@ -45,10 +49,15 @@ struct CorpusRethreshold: ParsableCommand {
         let only = lang.flatMap(Language.init(code:))?.rawValue
         let outcomes: [String: Rethreshold.LanguageOutcome]
         do {
-            outcomes = try Rethreshold.evaluate(directory: directory) { code in
+            let thresholds: (String) -> Thresholds? = { code in
                 if let only, code != only { return nil }
                 guard let base = current[code] ?? Language(code: code).flatMap(Thresholds.paper) ?? (minMkc != nil && minDensity != nil ? Thresholds(minKeywordCount: 0, minDensity: 0) : nil) else { return nil }
                 return Thresholds(minKeywordCount: minMkc ?? base.minKeywordCount, minDensity: minDensity ?? base.minDensity)
+            }
+            if let output {
+                outcomes = try Rethreshold.materialize(directory: directory, output: output, thresholds: thresholds)
+            } else {
+                outcomes = try Rethreshold.evaluate(directory: directory, thresholds: thresholds)
             }
         } catch {
             throw CleanExit.message("error: \(error)", code: 1)

@@ -177,6 +177,23 @@ import Testing
         #expect((rows.first?["kept_after"] as! Int) > (rows.first?["kept_before"] as! Int))
     }
 
+    @Test func rethresholdWritesTheSameKeptSetAsARunAtTheNewThresholds() throws {
+        let directory = temporaryDirectory("materialize")
+        let first = directory + "/a", second = directory + "/b", rethresholded = directory + "/c"
+        #expect(try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", first, "--lang", "en", "--quiet",
+                                 "--write-dropped", "--unit-mb", "1"]).status == 0)
+        #expect(try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", second, "--lang", "en", "--quiet",
+                                 "--min-mkc", "3", "--min-density", "0.02", "--unit-mb", "1"]).status == 0)
+        let result = try MMedCLI.run(["corpus", "rethreshold", first, "--min-mkc", "3", "--min-density", "0.02", "--output", rethresholded])
+        #expect(result.status == 0, "\(result.standardError)")
+        let expected = try outputSnapshot(second).filter { $0.key.hasPrefix("kept/") }
+        #expect(expected.count >= 4)
+        #expect(try outputSnapshot(rethresholded) == expected, "byte-identical kept shards without rescanning")
+        // Without dropped/ there is nothing to re-threshold from.
+        let refused = try MMedCLI.run(["corpus", "rethreshold", second, "--min-mkc", "2", "--output", directory + "/d"])
+        #expect(refused.status != 0 && refused.standardError.contains("--write-dropped"))
+    }
+
     @Test func sampleCorpusPerDocumentLanguagesTextFilesAndGlobs() throws {
         let output = temporaryDirectory("sample") + "/out"
         var result = try MMedCLI.run(["corpus", "filter", "--input", Repository.path("samples/corpus/mixed.jsonl"),
