@@ -39,6 +39,7 @@ public struct FilterRunSummary: Sendable {
     public var quarantined: [Quarantine]
     public var unitsProcessed: Int
     public var unitsSkipped: Int
+    public var unitsOfOtherShards: Int
     public var wallSeconds: Double
 }
 
@@ -99,6 +100,22 @@ public final class CorpusFilterJob: Sendable {
     }
 
     var output: String { configuration.outputDirectory }
+
+    /// With at least as many plan items as shards, whole items (files) go to shards, so that no shard reads
+    /// another's files. With fewer, the units of every item are spread across the shards: each shard reads the
+    /// item and scores the units that are its own (a single large file still splits across machines).
+    var shardsByUnit: Bool { items.count < configuration.shardCount }
+
+    /// Whether this shard does the unit (`chunk` given) or takes part in the item (`chunk` nil).
+    func isMine(item: Int, chunk: Int?) -> Bool {
+        let count = configuration.shardCount
+        if count == 1 { return true }
+        if shardsByUnit {
+            guard let chunk else { return true }
+            return (item + chunk) % count == configuration.shardIndex
+        }
+        return item % count == configuration.shardIndex
+    }
 
     static func unitName(item: Int, chunk: Int) -> String {
         let itemText = String(item), chunkText = String(chunk)
@@ -166,7 +183,7 @@ public final class CorpusFilterJob: Sendable {
     public func run(progress: FilterProgress? = nil) throws -> FilterRunSummary {
         let started = DispatchTime.now()
         try prepareOutputDirectory()
-        let mine = items.filter { $0.index % configuration.shardCount == configuration.shardIndex }
+        let mine = items.filter { isMine(item: $0.index, chunk: nil) }
         let pending = mine.filter { !fileExists("\(output)/items/\(Self.itemName($0.index)).json") }
         progress?.totalFileBytes.store(pending.reduce(0) { $0 + $1.files.reduce(0) { $0 + $1.size } }, ordering: .relaxed)
 
@@ -182,6 +199,8 @@ public final class CorpusFilterJob: Sendable {
                 let itemGroup = DispatchGroup()
                 if fileExists("\(output)/units/\(unit).json") {
                     state.skipped.add(1, ordering: .relaxed)
+                } else if !isMine(item: item.index, chunk: 0) {
+                    state.otherShards.add(1, ordering: .relaxed)
                 } else {
                     state.slots.wait()
                     DispatchQueue.global().async(group: itemGroup) {
@@ -200,6 +219,7 @@ public final class CorpusFilterJob: Sendable {
         return FilterRunSummary(total: merged.total, complete: merged.complete, quarantined: merged.quarantined,
                                 unitsProcessed: state.processed.load(ordering: .relaxed),
                                 unitsSkipped: state.skipped.load(ordering: .relaxed),
+                                unitsOfOtherShards: state.otherShards.load(ordering: .relaxed),
                                 wallSeconds: seconds(since: started))
     }
 
@@ -240,6 +260,9 @@ public final class CorpusFilterJob: Sendable {
                 let lineCount = countOccurrences(of: 0x0A, in: bytes) + (endsWithNewline ? 0 : 1)
                 if fileExists("\(output)/units/\(unit).json") {
                     state.skipped.add(1, ordering: .relaxed)
+                    buffer.removeFirst(length)
+                } else if !isMine(item: item.index, chunk: index) {
+                    state.otherShards.add(1, ordering: .relaxed)
                     buffer.removeFirst(length)
                 } else {
                     // The unit takes the buffer; the bytes after it move to a fresh one.
@@ -316,6 +339,8 @@ public final class CorpusFilterJob: Sendable {
                     try AtomicFileWriter.write(Array(data), to: "\(self.output)/quarantine/\(Self.itemName(item.index)).json")
                     return
                 }
+                // Units of other shards may still be pending; the shard that sees them all done writes the marker.
+                guard units.allSatisfy({ fileExists("\(self.output)/units/\($0).json") }) else { return }
                 let report = ItemReport(item: item.index, inputs: item.files.map(\.path), units: units)
                 let data = try JSONEncoder.sorted.encode(report)
                 try AtomicFileWriter.write(Array(data), to: "\(self.output)/items/\(Self.itemName(item.index)).json")
@@ -344,6 +369,8 @@ final class RunState: Sendable {
     let failedFlag = Atomic<Bool>(false)
     let processed = Atomic<Int>(0)
     let skipped = Atomic<Int>(0)
+    /// Units left to other shards.
+    let otherShards = Atomic<Int>(0)
     let buffers = BufferPool()
 
     init(workers: Int) { slots = DispatchSemaphore(value: workers) }

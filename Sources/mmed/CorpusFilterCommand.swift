@@ -189,7 +189,8 @@ struct CorpusFilter: ParsableCommand {
         if !quiet {
             printError("filter: \(total.documentsRead) documents read, \(total.documentsKept) kept (\(String(format: "%.2f", 100 * total.keepRate))%), "
                 + "\(total.documentsDropped) dropped, \(total.documentsRejected) rejected; "
-                + "\(summary.unitsProcessed) units processed, \(summary.unitsSkipped) already done; "
+                + "\(summary.unitsProcessed) units processed, \(summary.unitsSkipped) already done"
+                + (summary.unitsOfOtherShards > 0 ? ", \(summary.unitsOfOtherShards) left to other shards; " : "; ")
                 + "\(String(format: "%.1f", summary.wallSeconds)) s\(summary.complete ? "" : " (other shards pending)")")
             printError("filter: statistics in \(output)/stats.json")
         }

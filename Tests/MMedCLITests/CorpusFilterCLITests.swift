@@ -76,6 +76,25 @@ import Testing
         #expect(try outputSnapshot(sharded) == (try outputSnapshot(whole)))
     }
 
+    @Test func oneLargeFileSplitsItsUnitsAcrossShards() throws {
+        let directory = temporaryDirectory("unitshards")
+        let whole = directory + "/whole", sharded = directory + "/sharded"
+        let common = ["corpus", "filter", "--input", Self.corpus, "--lang", "en", "--unit-mb", "1"]
+        #expect(try MMedCLI.run(common + ["--output", whole, "--quiet"]).status == 0)
+        var processed: [Int] = []
+        for index in 0..<3 {
+            let result = try MMedCLI.run(common + ["--output", sharded, "--shard", "\(index)/3"])
+            #expect(result.status == 0, "\(result.standardError)")
+            let match = result.standardError.firstMatch(of: /(\d+) units processed/)
+            processed.append(Int(match?.1 ?? "") ?? -1)
+            #expect(try stats(sharded)["complete"] as? Bool == (index == 2))
+        }
+        let total = try FileManager.default.contentsOfDirectory(atPath: whole + "/units").count
+        #expect(processed.reduce(0, +) == total)
+        #expect(processed.allSatisfy { $0 > 0 && $0 < total }, "every shard does a share: \(processed) of \(total)")
+        #expect(try outputSnapshot(sharded) == (try outputSnapshot(whole)))
+    }
+
     @Test func malformedRecordsAreRejectedWithFileLineAndReasonAndCountsAddUp() throws {
         let directory = temporaryDirectory("malformed")
         let input = directory + "/in.jsonl"
