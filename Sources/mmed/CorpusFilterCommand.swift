@@ -121,6 +121,9 @@ struct CorpusFilter: ParsableCommand {
         let (shardIndex, shardCount) = try parseShard()
         let expanded: (files: [InputFile], skipped: [String])
         do { expanded = try expandInputs(inputs, excluding: [output]) } catch { throw CleanExit.message("error: \(error)", code: 2) }
+        if lang == nil, let text = expanded.files.first(where: { $0.format == .text }) {
+            throw CleanExit.message("error: \(text.path): text files carry no language field; give --lang (the language of documents without one)", code: 2)
+        }
         if !quiet && !expanded.skipped.isEmpty {
             printError("note: skipped \(expanded.skipped.count) file(s) of unknown kind, e.g. \(expanded.skipped[0])")
         }

@@ -170,6 +170,8 @@ import Testing
         #expect(result.standardError.contains("unknown language 'xx'"))
         result = try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", output, "--lang", "en", "--keywords-preset", "mmedlm"])
         #expect(result.standardError.contains("--keywords-file"))
+        result = try MMedCLI.run(["corpus", "filter", "--input", Repository.path("samples/corpus/pages"), "--output", output, "--lang-field", "lang"])
+        #expect(result.status != 0 && result.standardError.contains("text files carry no language field"))
         #expect(!FileManager.default.fileExists(atPath: output), "nothing may be written before the arguments are checked")
     }
 
