@@ -107,6 +107,7 @@ func makeCorpus(at path: String, records: Int, seed: UInt64 = 7) throws {
         let object: [String: Any] = ["id": "doc-\(index)", "text": text, "url": "https://example.org/\(index)"]
         out += String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n"
     }
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     try out.write(toFile: path, atomically: true, encoding: .utf8)
 }
 

@@ -23,6 +23,21 @@ import Testing
         #expect(snapshots[0] == snapshots[2])
     }
 
+    @Test func severalFilesReadConcurrentlyGiveTheSameOutput() throws {
+        let directory = temporaryDirectory("readers")
+        for index in 0..<6 { try makeCorpus(at: directory + "/in/part-\(index).jsonl", records: 900, seed: UInt64(index + 11)) }
+        var snapshots: [[String: Data]] = []
+        for workers in [1, 8] {   // 8 workers read with 2 reader threads
+            let output = directory + "/out-\(workers)"
+            let result = try MMedCLI.run(["corpus", "filter", "--input", directory + "/in", "--output", output, "--lang", "en",
+                                          "--workers", String(workers), "--unit-mb", "1", "--quiet"])
+            #expect(result.status == 0, "\(result.standardError)")
+            snapshots.append(try outputSnapshot(output))
+        }
+        #expect(snapshots[0].keys.filter { $0.hasPrefix("items/") }.count == 6)
+        #expect(snapshots[0] == snapshots[1])
+    }
+
     @Test func killedRunResumesToTheSameOutput() throws {
         let reference = temporaryDirectory("reference")
         var result = try MMedCLI.run(["corpus", "filter", "--input", Self.corpus, "--output", reference, "--lang", "en",
