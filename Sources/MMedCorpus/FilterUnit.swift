@@ -223,7 +223,6 @@ extension CorpusFilterJob {
         var keys = [textField, configuration.idField]
         if let languageField = configuration.languageField { keys.append(languageField) }
         var scanner = JSONObjectScanner(keys: keys, deferValidation: [textField])
-        let unescaped = ByteBuffer(capacity: 1 << 16)
         report(file.path, into: writer)
 
         let all = chunk.storage.buffer.bytes
@@ -284,19 +283,14 @@ extension CorpusFilterJob {
                                            : UnsafeRawBufferPointer(rebasing: line[value.range])
             }
             let record = UnsafeRawBufferPointer(rebasing: all[start..<(end + 1)])
-            let text = UnsafeRawBufferPointer(rebasing: line[textValue.range])
-            if textValue.hasEscapes {
-                do {
-                    try JSONObjectScanner.unescape(text, into: unescaped)
-                } catch {
-                    try writer.reject(location, reason: "field \"\(textField)\": \(error)", category: "bad escape in text",
-                                      language: language, raw: line)
-                    continue
-                }
-                try writer.accept(location, text: unescaped.bytes, language: language, id: id, record: record)
-            } else {
-                try writer.accept(location, text: text, language: language, id: id, record: record)
+            if let problem = scanner.decodeError {
+                try writer.reject(location, reason: "field \"\(textField)\": \(problem)", category: "bad escape in text",
+                                  language: language, raw: line)
+                continue
             }
+            // Escapes were decoded by the scanner as it read the field; otherwise the text is the raw slice.
+            let text = textValue.hasEscapes ? scanner.decoded.bytes : UnsafeRawBufferPointer(rebasing: line[textValue.range])
+            try writer.accept(location, text: text, language: language, id: id, record: record)
         }
         return try writer.finish(started: started)
     }

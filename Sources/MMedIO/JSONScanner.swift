@@ -24,6 +24,10 @@ public struct JSONObjectScanner {
 
     private let keys: [[UInt8]]
     private let deferred: [Bool]
+    /// The decoded value of the (last) deferred string field, filled only when it has escapes.
+    public let decoded = ByteBuffer(capacity: 1 << 16)
+    /// Why the deferred field's escapes could not be decoded (an unpaired surrogate), if so.
+    public private(set) var decodeError: String?
     /// The value found for each requested key (last occurrence wins, as in Python).
     public private(set) var values: [Value?]
 
@@ -35,6 +39,7 @@ public struct JSONObjectScanner {
 
     public mutating func scan(_ line: UnsafeRawBufferPointer) throws(ScanError) {
         for index in values.indices { values[index] = nil }
+        decodeError = nil
         let bytes = line.bindMemory(to: UInt8.self)
         var parser = Parser(bytes: bytes)
         parser.skipWhitespace()
@@ -57,7 +62,17 @@ public struct JSONObjectScanner {
                 parser.position += 1
                 parser.skipWhitespace()
                 let wanted = matchKey(bytes, keyRange, escaped: keyEscapes)
-                let value = try parser.skipValue(depth: 0, validateUTF8: wanted.map { !deferred[$0] } ?? true)
+                let isDeferred = wanted.map { deferred[$0] } ?? false
+                let value: Value
+                if isDeferred && parser.peek() == UInt8(ascii: "\"") {
+                    let start = parser.position + 1
+                    var decodeFailure: String?
+                    let escapes = try parser.skipString(validateUTF8: false, decodeInto: decoded, decodeError: &decodeFailure)
+                    value = Value(kind: .string, range: start..<(parser.position - 1), hasEscapes: escapes)
+                    decodeError = decodeFailure
+                } else {
+                    value = try parser.skipValue(depth: 0, validateUTF8: !isDeferred)
+                }
                 if let wanted { values[wanted] = value }
                 parser.skipWhitespace()
                 guard let next = parser.peek() else { throw parser.error("unterminated object") }
@@ -99,49 +114,62 @@ public struct JSONObjectScanner {
     public static func unescape(_ body: UnsafeRawBufferPointer, into output: ByteBuffer) throws(ScanError) {
         output.removeAll()
         output.reserve(body.count)
-        var index = 0
         let count = body.count
-        var scratch: [UInt8] = []
+        guard count > 0 else { return }
+        let base = body.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var index = 0
         while index < count {
             // Copy the run up to the next backslash in one go.
-            let found = memchr(body.baseAddress! + index, 0x5C, count - index)
-            let end = found.map { UnsafeRawPointer($0) - body.baseAddress! } ?? count
-            output.append(UnsafeRawBufferPointer(rebasing: body[index..<end]))
+            let found = memchr(base + index, 0x5C, count - index)
+            let end = found.map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self) - base } ?? count
+            output.append(UnsafeRawBufferPointer(start: base + index, count: end - index))
             index = end
             if index >= count { break }
-            guard index + 1 < count else { throw ScanError(offset: index, message: "dangling backslash") }
-            let escape = body[index + 1]
-            index += 2
-            switch escape {
-            case UInt8(ascii: "\""): output.append(0x22)
-            case UInt8(ascii: "\\"): output.append(0x5C)
-            case UInt8(ascii: "/"): output.append(0x2F)
-            case UInt8(ascii: "b"): output.append(0x08)
-            case UInt8(ascii: "f"): output.append(0x0C)
-            case UInt8(ascii: "n"): output.append(0x0A)
-            case UInt8(ascii: "r"): output.append(0x0D)
-            case UInt8(ascii: "t"): output.append(0x09)
-            case UInt8(ascii: "u"):
-                guard let unit = hex4(body, index) else { throw ScanError(offset: index, message: "bad \\u escape") }
-                index += 4
-                var scalar = UInt32(unit)
-                if (0xD800...0xDBFF).contains(unit) {
-                    guard index + 1 < count, body[index] == UInt8(ascii: "\\"), body[index + 1] == UInt8(ascii: "u"),
-                          let low = hex4(body, index + 2), (0xDC00...0xDFFF).contains(low) else {
-                        throw ScanError(offset: index - 6, message: "unpaired UTF-16 surrogate escape \\u\(String(unit, radix: 16))")
-                    }
-                    index += 6
-                    scalar = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
-                } else if (0xDC00...0xDFFF).contains(unit) {
-                    throw ScanError(offset: index - 6, message: "unpaired UTF-16 surrogate escape \\u\(String(unit, radix: 16))")
-                }
-                scratch.removeAll(keepingCapacity: true)
-                appendUTF8(scalar, to: &scratch)
-                scratch.withUnsafeBytes { output.append($0) }
-            default:
-                throw ScanError(offset: index - 1, message: "invalid escape")
-            }
+            let decoded = appendEscape(base, index, count, into: output)
+            if let message = decoded.error { throw ScanError(offset: index, message: message) }
+            index = decoded.next
         }
+    }
+
+    /// Decodes the escape whose backslash is at `index` into `output`. Returns the index after it, and an error
+    /// for a malformed escape or an unpaired UTF-16 surrogate (which has no UTF-8 form).
+    @inline(__always)
+    static func appendEscape(_ base: UnsafePointer<UInt8>, _ index: Int, _ count: Int, into output: ByteBuffer) -> (next: Int, error: String?) {
+        guard index + 1 < count else { return (count, "dangling backslash") }
+        switch base[index + 1] {
+        case UInt8(ascii: "\""): output.append(0x22)
+        case UInt8(ascii: "\\"): output.append(0x5C)
+        case UInt8(ascii: "/"): output.append(0x2F)
+        case UInt8(ascii: "b"): output.append(0x08)
+        case UInt8(ascii: "f"): output.append(0x0C)
+        case UInt8(ascii: "n"): output.append(0x0A)
+        case UInt8(ascii: "r"): output.append(0x0D)
+        case UInt8(ascii: "t"): output.append(0x09)
+        case UInt8(ascii: "u"):
+            let body = UnsafeRawBufferPointer(start: base, count: count)
+            guard let unit = hex4(body, index + 2) else { return (index + 2, "bad \\u escape") }
+            var next = index + 6
+            var scalar = UInt32(unit)
+            if (0xD800...0xDBFF).contains(unit) {
+                guard next + 1 < count, base[next] == UInt8(ascii: "\\"), base[next + 1] == UInt8(ascii: "u"),
+                      let low = hex4(body, next + 2), (0xDC00...0xDFFF).contains(low) else {
+                    return (next, "unpaired UTF-16 surrogate escape \\u\(String(unit, radix: 16))")
+                }
+                next += 6
+                scalar = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
+            } else if (0xDC00...0xDFFF).contains(unit) {
+                return (next, "unpaired UTF-16 surrogate escape \\u\(String(unit, radix: 16))")
+            }
+            var utf8: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &utf8) { raw in
+                let length = utf8Encode(scalar, into: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                output.append(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+            }
+            return (next, nil)
+        default:
+            return (index + 1, "invalid escape")
+        }
+        return (index + 2, nil)
     }
 
     @inline(__always)
@@ -205,7 +233,18 @@ private struct Parser {
 
     /// At an opening quote; moves past the closing quote. Returns whether the string had escapes.
     mutating func skipString(validateUTF8: Bool) throws(JSONObjectScanner.ScanError) -> Bool {
+        var unused: String?
+        return try skipString(validateUTF8: validateUTF8, decodeInto: nil, decodeError: &unused)
+    }
+
+    /// At an opening quote; moves past the closing quote and returns whether the string had escapes. With
+    /// `decodeInto`, a string with escapes is also decoded there (from its first escape on; the buffer is not
+    /// touched otherwise), and an unpaired surrogate, valid JSON but without UTF-8 form, is reported in
+    /// `decodeError` rather than thrown.
+    mutating func skipString(validateUTF8: Bool, decodeInto decoded: ByteBuffer?, decodeError: inout String?) throws(JSONObjectScanner.ScanError) -> Bool {
         position += 1
+        let contentStart = position
+        var runStart = position   // start of the raw bytes not yet copied to `decoded`
         var escapes = false
         let count = bytes.count
         let base = bytes.baseAddress!
@@ -245,8 +284,28 @@ private struct Parser {
             guard position < count else { throw error("unterminated string") }
             let c = base[position]
             if c == UInt8(ascii: "\"") {
+                if escapes, let decoded { decoded.append(UnsafeRawBufferPointer(start: base + runStart, count: position - runStart)) }
                 position += 1
                 return escapes
+            }
+            if c == UInt8(ascii: "\\"), let decoded {
+                if !escapes {
+                    decoded.removeAll()
+                    runStart = contentStart
+                }
+                escapes = true
+                decoded.append(UnsafeRawBufferPointer(start: base + runStart, count: position - runStart))
+                let step = JSONObjectScanner.appendEscape(base, position, count, into: decoded)
+                if let message = step.error {
+                    if message.hasPrefix("unpaired") {
+                        if decodeError == nil { decodeError = message }
+                    } else {
+                        throw error(message == "invalid escape" ? "invalid escape '\\\(Character(Unicode.Scalar(base[position + 1])))'" : message)
+                    }
+                }
+                position = step.next
+                runStart = position
+                continue
             }
             if c == UInt8(ascii: "\\") {
                 escapes = true

@@ -290,3 +290,9 @@ public func utf8SequenceLength(_ base: UnsafePointer<UInt8>, _ index: Int, _ cou
     }
     return 0
 }
+
+/// Encodes `scalar` as UTF-8 at `out` (room for 4 bytes); returns the number of bytes written.
+@inline(__always)
+public func utf8Encode(_ scalar: UInt32, into out: UnsafeMutablePointer<UInt8>) -> Int {
+    PythonText.encode(scalar, into: out)
+}

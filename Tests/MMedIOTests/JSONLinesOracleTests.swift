@@ -40,13 +40,10 @@ import Testing
         guard let value = scanner.values[0] else { return (true, nil, "missing") }
         switch value.kind {
         case .string:
-            let buffer = ByteBuffer()
-            do {
-                try line.withUnsafeBytes { try JSONObjectScanner.unescape(UnsafeRawBufferPointer(rebasing: $0[value.range]), into: buffer) }
-            } catch {
-                return (false, nil, "string")
-            }
-            guard let text = String(validating: buffer.bytes, as: UTF8.self) else { return (false, nil, "null") }
+            // As the filter does: escapes are decoded by the scanner while it reads the field.
+            if scanner.decodeError != nil { return (false, nil, "string") }
+            let bytes = value.hasEscapes ? scanner.decoded.array : Array(line[value.range])
+            guard let text = String(validating: bytes, as: UTF8.self) else { return (false, nil, "null") }
             return (true, text, "string")
         case .number: return (true, nil, "number")
         case .null: return (true, nil, "null")
