@@ -8,7 +8,7 @@ import Darwin
 /// next mutation (unlike a pointer taken from an `Array` inside `withUnsafeBytes`). Its state lives behind a
 /// pointer, so the hot appends pay no dynamic exclusivity checks (as class stored properties would).
 public final class ByteBuffer {
-    struct State {
+    public struct State {
         var base: UnsafeMutableRawPointer
         var capacity: Int
         var count: Int
@@ -39,33 +39,53 @@ public final class ByteBuffer {
     }
 
     @inline(__always)
-    public func reserve(_ additional: Int) {
-        if state.pointee.count + additional > state.pointee.capacity { grow(to: state.pointee.count + additional) }
-    }
-
-    private func grow(to minimum: Int) {
-        var newCapacity = state.pointee.capacity * 2
-        while newCapacity < minimum { newCapacity *= 2 }
-        let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 64)
-        newBase.copyMemory(from: state.pointee.base, byteCount: state.pointee.count)
-        state.pointee.base.deallocate()
-        state.pointee.base = newBase
-        state.pointee.capacity = newCapacity
-    }
+    public func reserve(_ additional: Int) { writer.reserve(additional) }
 
     @inline(__always)
-    public func append(_ byte: UInt8) {
-        if state.pointee.count == state.pointee.capacity { grow(to: state.pointee.count + 1) }
-        state.pointee.base.storeBytes(of: byte, toByteOffset: state.pointee.count, as: UInt8.self)
-        state.pointee.count += 1
-    }
+    public func append(_ byte: UInt8) { writer.append(byte) }
 
     @inline(__always)
-    public func append(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0 else { return }
-        reserve(bytes.count)
-        (state.pointee.base + state.pointee.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        state.pointee.count += bytes.count
+    public func append(_ bytes: UnsafeRawBufferPointer) { writer.append(bytes) }
+
+    /// A handle that appends without reference counting, for hot loops; valid while this buffer is alive.
+    public var writer: Writer { Writer(state: state) }
+
+    /// Appends to a `ByteBuffer` through its state pointer (no retain/release per call).
+    public struct Writer {
+        let state: UnsafeMutablePointer<State>
+
+        @inline(__always)
+        public func reserve(_ additional: Int) {
+            if state.pointee.count + additional > state.pointee.capacity { grow(to: state.pointee.count + additional) }
+        }
+
+        @inline(never)
+        func grow(to minimum: Int) {
+            var newCapacity = state.pointee.capacity * 2
+            while newCapacity < minimum { newCapacity *= 2 }
+            let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 64)
+            newBase.copyMemory(from: state.pointee.base, byteCount: state.pointee.count)
+            state.pointee.base.deallocate()
+            state.pointee.base = newBase
+            state.pointee.capacity = newCapacity
+        }
+
+        @inline(__always)
+        public func append(_ byte: UInt8) {
+            if state.pointee.count == state.pointee.capacity { grow(to: state.pointee.count + 1) }
+            state.pointee.base.storeBytes(of: byte, toByteOffset: state.pointee.count, as: UInt8.self)
+            state.pointee.count += 1
+        }
+
+        @inline(__always)
+        public func append(_ bytes: UnsafeRawBufferPointer) {
+            guard bytes.count > 0 else { return }
+            reserve(bytes.count)
+            (state.pointee.base + state.pointee.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            state.pointee.count += bytes.count
+        }
+
+        public func removeAll() { state.pointee.count = 0 }
     }
 
     public func append(_ string: String) {

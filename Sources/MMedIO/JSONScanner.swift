@@ -125,7 +125,7 @@ public struct JSONObjectScanner {
             output.append(UnsafeRawBufferPointer(start: base + index, count: end - index))
             index = end
             if index >= count { break }
-            let decoded = appendEscape(base, index, count, into: output)
+            let decoded = appendEscape(base, index, count, into: output.writer)
             if let message = decoded.error { throw ScanError(offset: index, message: message) }
             index = decoded.next
         }
@@ -134,7 +134,7 @@ public struct JSONObjectScanner {
     /// Decodes the escape whose backslash is at `index` into `output`. Returns the index after it, and an error
     /// for a malformed escape or an unpaired UTF-16 surrogate (which has no UTF-8 form).
     @inline(__always)
-    static func appendEscape(_ base: UnsafePointer<UInt8>, _ index: Int, _ count: Int, into output: ByteBuffer) -> (next: Int, error: String?) {
+    static func appendEscape(_ base: UnsafePointer<UInt8>, _ index: Int, _ count: Int, into output: ByteBuffer.Writer) -> (next: Int, error: String?) {
         guard index + 1 < count else { return (count, "dangling backslash") }
         switch base[index + 1] {
         case UInt8(ascii: "\""): output.append(0x22)
@@ -241,7 +241,8 @@ private struct Parser {
     /// `decodeInto`, a string with escapes is also decoded there (from its first escape on; the buffer is not
     /// touched otherwise), and an unpaired surrogate, valid JSON but without UTF-8 form, is reported in
     /// `decodeError` rather than thrown.
-    mutating func skipString(validateUTF8: Bool, decodeInto decoded: ByteBuffer?, decodeError: inout String?) throws(JSONObjectScanner.ScanError) -> Bool {
+    mutating func skipString(validateUTF8: Bool, decodeInto target: ByteBuffer?, decodeError: inout String?) throws(JSONObjectScanner.ScanError) -> Bool {
+        let decoded = target?.writer   // no reference counting in the loop; `target` outlives this call
         position += 1
         let contentStart = position
         var runStart = position   // start of the raw bytes not yet copied to `decoded`
