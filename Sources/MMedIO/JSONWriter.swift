@@ -59,10 +59,3 @@ public extension ByteBuffer {
 
     func appendDecimal(_ value: Int64) { appendDecimal(Int(value)) }
 }
-
-/// Quotes a Swift string as JSON.
-public func jsonQuoted(_ string: String) -> String {
-    let buffer = ByteBuffer(capacity: string.utf8.count + 8)
-    buffer.appendJSONString(string)
-    return String(decoding: buffer.bytes, as: UTF8.self)
-}

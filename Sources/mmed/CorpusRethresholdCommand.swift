@@ -54,11 +54,7 @@ struct CorpusRethreshold: ParsableCommand {
                 guard let base = current[code] ?? Language(code: code).flatMap(Thresholds.paper) ?? (minMkc != nil && minDensity != nil ? Thresholds(minKeywordCount: 0, minDensity: 0) : nil) else { return nil }
                 return Thresholds(minKeywordCount: minMkc ?? base.minKeywordCount, minDensity: minDensity ?? base.minDensity)
             }
-            if let output {
-                outcomes = try Rethreshold.materialize(directory: directory, output: output, thresholds: thresholds)
-            } else {
-                outcomes = try Rethreshold.evaluate(directory: directory, thresholds: thresholds)
-            }
+            outcomes = try Rethreshold.run(directory: directory, output: output, thresholds: thresholds)
         } catch {
             throw CleanExit.message("error: \(error)", code: 1)
         }
