@@ -4,6 +4,8 @@ import MMedText
 
 /// Re-decides documents from a filter run's attributes with new thresholds, without rescanning the text.
 public enum Rethreshold {
+    private static let newline: [UInt8] = [0x0A]
+
     public struct LanguageOutcome: Sendable, Equatable {
         public var documents = 0
         public var keptBefore = 0
@@ -67,7 +69,7 @@ public enum Rethreshold {
                 if keep {
                     if writer == nil { writer = try ZstdFileWriter(path: "\(output)/kept/\(unit).jsonl.zst") }
                     try writer!.write(record.bytes)
-                    try writer!.write(UnsafeRawBufferPointer(start: [UInt8(0x0A)], count: 1))
+                    try newline.withUnsafeBytes { try writer!.write($0) }
                 }
             }
             try writer?.commit()
