@@ -194,7 +194,7 @@ func readAll(_ source: ByteSource) throws -> [UInt8] {
 
     @Test func emptyCompressedFileIsTruncated() throws {
         let path = temporaryDirectory() + "/empty.jsonl.zst"
-        FileManager.default.createFile(atPath: path, contents: Data())
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
         #expect { _ = try readAll(openByteSource(path: path)) } throws: { ($0 as? MMedIOError)?.kind == .truncatedCompressed }
     }
 
