@@ -27,8 +27,8 @@ import Testing
 
     /// CPython implementation limits, not JSON: integers of more than 4,300 digits (its int conversion limit) and
     /// nesting beyond its recursion limit (about 990 levels; MMedKit accepts up to 10,000).
-    static func isImplementationLimit(_ note: String) -> Bool {
-        if note == "bad numbers" { return true }
+    static func isImplementationLimit(_ note: String, length: Int) -> Bool {
+        if note == "bad numbers" && length > 4300 { return true }
         if note.hasPrefix("deep nesting"), let depth = Int(note.split(separator: " ").last ?? ""), depth >= 990 { return true }
         return false
     }
@@ -58,14 +58,14 @@ import Testing
         #expect(cases.count > 3000)
         var checked = 0
         var disagreements: [String] = []
-        for (index, item) in cases.enumerated() where !Self.isImplementationLimit(item.note) {
+        for (index, item) in cases.enumerated() where !Self.isImplementationLimit(item.note, length: item.line.count) {
             checked += 1
             let (accept, text, kind) = Self.decide(item.line)
             if accept != item.accept || (accept && (text != item.text || kind != item.textKind)) {
                 disagreements.append("#\(index) [\(item.note)] ours accept=\(accept) kind=\(kind), CPython accept=\(item.accept) kind=\(item.textKind): \(String(decoding: item.line.prefix(80), as: UTF8.self))")
             }
         }
-        #expect(checked > 3400)
+        #expect(checked == cases.count - 5, "only the over-long integers and the lines nested beyond CPython's recursion limit are left out")
         #expect(disagreements.isEmpty, "\(disagreements.count) lines decided differently: \(disagreements.prefix(8))")
     }
 }
