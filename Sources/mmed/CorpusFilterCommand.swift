@@ -39,7 +39,7 @@ struct CorpusFilter: ParsableCommand {
     @Option(help: "The preset's file (for mmedlm: a JSON shaped like the original's mmedlm-keywords.json).")
     var keywordsFile: String?
 
-    @Option(help: "Matching mode: paper (default: the paper's intent) or published (the original code's behaviour).")
+    @Option(help: "Matching mode: paper (the paper's intent) or published (the original code's behaviour).")
     var mode: String = "paper"
 
     @Option(help: "Override the MKC threshold (distinct keywords a document must contain).")
@@ -54,7 +54,7 @@ struct CorpusFilter: ParsableCommand {
     @Option(help: "JSON field holding a document id, copied into the attributes.")
     var idField: String = "id"
 
-    @Option(help: "Worker threads (default: all cores).")
+    @Option(help: "Worker threads scoring units (default: the number of cores).")
     var workers: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Process only shard i of N (0-based, e.g. 3/16); default from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT.")
