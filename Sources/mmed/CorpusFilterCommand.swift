@@ -54,7 +54,7 @@ struct CorpusFilter: ParsableCommand {
     @Option(help: "JSON field holding a document id, copied into the attributes.")
     var idField: String = "id"
 
-    @Option(help: "Worker threads scoring units (default: the number of cores).")
+    @Option(help: "Worker threads scoring units (the default is the number of cores).")
     var workers: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Process only shard i of N (0-based, e.g. 3/16); default from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT.")
