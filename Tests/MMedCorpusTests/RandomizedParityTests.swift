@@ -152,4 +152,29 @@ import Testing
         #expect(kept > 0 && kept < texts.count, "both decisions occur")
         #expect(disagreements.isEmpty, "\(disagreements.count)/\(texts.count) differ: \(disagreements.prefix(3))")
     }
+
+    @Test func randomBytesNeverCrashAndInvalidUTF8IsFoundExactly() throws {
+        let filter = MedicalKeywordFilter(list: try KeywordList.bundled(.en), language: .en,
+                                          thresholds: Thresholds(minKeywordCount: 1, minDensity: 0), mode: .paper)
+        let scorer = KeywordScorer(matcher: filter.matcher)
+        var random = Generator(state: 20261125)
+        // Bytes biased towards UTF-8 structure: ASCII, lead bytes, continuation bytes, and the edges between them.
+        let alphabet: [UInt8] = Array(0x20...0x7E) + [0x09, 0x0A, 0x00, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xC3, 0xCE,
+                                                      0xDF, 0xE0, 0xE1, 0xE2, 0xE3, 0xE9, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+        var invalid = 0
+        for _ in 0..<20_000 {
+            let bytes = (0..<random.next(48)).map { _ in random.pick(alphabet) }
+            let reference = String(validating: bytes, as: UTF8.self)
+            let result = bytes.withUnsafeBytes { scorer.score($0) }
+            switch result {
+            case .success(let score):
+                #expect(reference != nil, "accepted invalid UTF-8 \(bytes)")
+                #expect(score.length == reference?.unicodeScalars.count)
+            case .failure:
+                invalid += 1
+                #expect(reference == nil, "rejected valid UTF-8 \(bytes)")
+            }
+        }
+        #expect(invalid > 1000 && invalid < 19_000)
+    }
 }
