@@ -23,7 +23,9 @@ let package = Package(
         .target(
             name: "MMedCorpus",
             dependencies: ["MMedIO", "MMedText"],
-            resources: [.copy("Resources/keywords")]
+            // The lists are compiled in (EmbeddedKeywordLists.swift, from scripts/embed-keywords), so the binary
+            // needs no resource bundle beside it.
+            exclude: ["Resources"]
         ),
         .executableTarget(
             name: "mmed",

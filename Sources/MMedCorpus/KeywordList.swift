@@ -52,13 +52,12 @@ public struct KeywordList: Sendable {
         self.thresholds = thresholds
     }
 
-    /// MMedKit's own list for `language`, bundled as a resource.
+    /// MMedKit's own list for `language`, compiled into the binary (see scripts/embed-keywords).
     public static func bundled(_ language: Language) throws -> KeywordList {
-        guard let url = Bundle.module.url(forResource: language.rawValue, withExtension: "txt", subdirectory: "keywords") else {
-            throw KeywordListError(message: "the bundled keyword list for '\(language.rawValue)' is missing from the MMedCorpus resources")
+        guard let text = embeddedKeywordLists[language.rawValue] else {
+            throw KeywordListError(message: "no bundled keyword list for '\(language.rawValue)'")
         }
-        var list = try load(path: url.path)
-        list.name = "mmedkit:\(language.rawValue)"
+        var list = try parse(text, name: "mmedkit:\(language.rawValue)")
         if list.thresholds == nil { list.thresholds = Thresholds.paper(language) }
         return list
     }

@@ -154,6 +154,18 @@ func readAll(_ source: ByteSource) throws -> [UInt8] {
     return result
 }
 
+@Suite struct BundledListTests {
+    @Test(arguments: Language.allCases)
+    func embeddedListsMatchTheTextFiles(language: Language) throws {
+        let path = Repository.root + "/Sources/MMedCorpus/Resources/keywords/\(language.rawValue).txt"
+        let fromFile = try KeywordList.load(path: path)
+        let embedded = try KeywordList.bundled(language)
+        #expect(embedded.keywords == fromFile.keywords, "run scripts/embed-keywords after editing \(path)")
+        #expect(embedded.thresholds == (fromFile.thresholds ?? Thresholds.paper(language)))
+        #expect(Set(embedded.prepared(mode: .paper).map { Array($0.utf8) }).count >= 200, "at least 200 distinct keywords")
+    }
+}
+
 @Suite struct KeywordParityTests {
     @Test func goldensExistForEveryLanguageAndBothModes() {
         let headers = ParityGolden.all.compactMap { golden -> [String: Any]? in
