@@ -153,24 +153,33 @@ import Testing
     func corruptCompressedInputIsQuarantinedAndTheRestFinishes(suffix: String) throws {
         let directory = temporaryDirectory("quarantine\(suffix)")
         try makeCorpus(at: directory + "/good.jsonl", records: 200)
-        try makeCorpus(at: directory + "/bad.jsonl", records: 2000, seed: 9)
+        try makeCorpus(at: directory + "/bad.jsonl", records: 8000, seed: 9)   // several 1 MiB units
         let tool = suffix == "zst" ? "zstd -q -f bad.jsonl -o bad.jsonl.zst" : "gzip -f bad.jsonl"
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", "cd \(directory) && \(tool) && head -c 9000 bad.jsonl.\(suffix) > cut.jsonl.\(suffix) && rm bad.jsonl.\(suffix)"]
+        shell.arguments = ["-c", "cd \(directory) && \(tool) && head -c 9000 bad.jsonl.\(suffix) > cut.jsonl.\(suffix)"]
         try shell.run()
         shell.waitUntilExit()
+        // A second copy with bytes flipped in the middle of the compressed stream.
+        var flipped = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/bad.jsonl.\(suffix)")))
+        for index in stride(from: flipped.count * 2 / 3, to: flipped.count - 64, by: 211) { flipped[index] ^= 0x5A }   // after some units are done
+        try Data(flipped).write(to: URL(fileURLWithPath: directory + "/flipped.jsonl.\(suffix)"))
+        try FileManager.default.removeItem(atPath: directory + "/bad.jsonl.\(suffix)")
         let output = directory + "/out"
         let strict = try MMedCLI.run(["corpus", "filter", "--input", directory + "/good.jsonl", directory + "/cut.jsonl.\(suffix)",
-                                      "--output", output, "--lang", "en"])
+                                      directory + "/flipped.jsonl.\(suffix)", "--output", output, "--lang", "en", "--unit-mb", "1"])
         #expect(strict.status == 3)
         #expect(strict.standardError.contains("cut.jsonl.\(suffix)") && strict.standardError.contains("truncated"))
+        #expect(strict.standardError.contains("flipped.jsonl.\(suffix)") && strict.standardError.contains("corrupt"))
         let summary = try stats(output)
-        #expect((summary["quarantined"] as! [[String: Any]]).count == 1)
+        #expect((summary["quarantined"] as! [[String: Any]]).count == 2)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: output + "/kept").filter { !$0.hasPrefix("000000-") }
+        #expect(leftovers.isEmpty, "no output of a quarantined file remains: \(leftovers)")
         #expect((summary["total"] as! [String: Any])["documents_read"] as? Int == 200, "only the good file counts")
         #expect(summary["complete"] as? Bool == true)
         let lenient = try MMedCLI.run(["corpus", "filter", "--input", directory + "/good.jsonl", directory + "/cut.jsonl.\(suffix)",
-                                       "--output", output, "--lang", "en", "--allow-partial", "--quiet"])
+                                       directory + "/flipped.jsonl.\(suffix)", "--output", output, "--lang", "en", "--unit-mb", "1",
+                                       "--allow-partial", "--quiet"])
         #expect(lenient.status == 0)
     }
 
