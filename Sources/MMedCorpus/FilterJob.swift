@@ -308,9 +308,8 @@ public final class CorpusFilterJob: Sendable {
                 searchFrom = 0
             }
 
-            while let block = try source.nextChunk() {
+            while try source.append(to: buffer, atMost: 4 << 20) > 0 {   // decompressed straight into the unit buffer
                 if state.failed { break }
-                buffer.append(block)
                 // Cut every complete unit now in the buffer.
                 while true {
                     let unitEnd = (bufferOffset / unitBytes + 1) * unitBytes   // first offset of the next range

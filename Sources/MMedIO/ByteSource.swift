@@ -10,8 +10,19 @@ import CZlib
 public protocol ByteSource: AnyObject {
     /// The next chunk; valid until the next call. `nil` at the end of the stream.
     func nextChunk() throws -> UnsafeRawBufferPointer?
+    /// Appends up to `limit` bytes of the stream to `buffer`, written there directly where the source can
+    /// (no intermediate copy); returns how many, 0 at the end of the stream.
+    func append(to buffer: ByteBuffer, atMost limit: Int) throws -> Int
     /// Bytes consumed from the file on disk so far (compressed bytes for compressed streams).
     var fileBytesConsumed: Int64 { get }
+}
+
+extension ByteSource {
+    public func append(to buffer: ByteBuffer, atMost limit: Int) throws -> Int {
+        guard let chunk = try nextChunk() else { return 0 }
+        buffer.append(chunk)
+        return chunk.count
+    }
 }
 
 /// The compression of a file, from its name.
@@ -63,6 +74,20 @@ public final class FileByteSource: ByteSource {
         buffer.deallocate()
     }
 
+    public func append(to target: ByteBuffer, atMost limit: Int) throws -> Int {
+        target.reserve(limit)
+        while true {
+            let count = read(descriptor, target.base + target.count, limit)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw MMedIOError(.readFailed, path: path, offset: fileBytesConsumed, "read failed: \(errnoDescription())")
+            }
+            fileBytesConsumed += Int64(count)
+            target.count += count
+            return count
+        }
+    }
+
     public func nextChunk() throws -> UnsafeRawBufferPointer? {
         while true {
             let count = read(descriptor, buffer.baseAddress, buffer.count)
@@ -108,6 +133,19 @@ public final class ZstdByteSource: ByteSource {
     }
 
     public func nextChunk() throws -> UnsafeRawBufferPointer? {
+        let produced = try decompress(into: output.baseAddress!, capacity: output.count)
+        return produced == 0 ? nil : UnsafeRawBufferPointer(rebasing: output[0..<produced])
+    }
+
+    public func append(to buffer: ByteBuffer, atMost limit: Int) throws -> Int {
+        buffer.reserve(limit)
+        let produced = try decompress(into: buffer.base + buffer.count, capacity: limit)
+        buffer.count += produced
+        return produced
+    }
+
+    /// Decompresses into `destination` until some output is produced; 0 at the end of the stream.
+    private func decompress(into destination: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
         while true {
             if input.pos == input.size {
                 if upstreamFinished { break }
@@ -119,7 +157,7 @@ public final class ZstdByteSource: ByteSource {
                     continue
                 }
             }
-            var out = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+            var out = ZSTD_outBuffer(dst: destination, size: capacity, pos: 0)
             let result = ZSTD_decompressStream(context, &out, &input)
             if ZSTD_isError(result) != 0 {
                 let name = String(cString: ZSTD_getErrorName(result))
@@ -129,19 +167,18 @@ public final class ZstdByteSource: ByteSource {
             frameRemainder = result
             if out.pos > 0 {
                 decompressedBytes += Int64(out.pos)
-                return UnsafeRawBufferPointer(rebasing: output[0..<out.pos])
+                return out.pos
             }
         }
-        // The output buffer may still hold data the decoder could not flush for lack of room;
-        // ask once more with an empty input.
-        var out = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+        // The decoder may still hold data it could not flush for lack of room; ask once more with no input.
+        var out = ZSTD_outBuffer(dst: destination, size: capacity, pos: 0)
         var empty = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
         if frameRemainder != 0 {
             let result = ZSTD_decompressStream(context, &out, &empty)
             if ZSTD_isError(result) == 0 { frameRemainder = result }
             if out.pos > 0 {
                 decompressedBytes += Int64(out.pos)
-                return UnsafeRawBufferPointer(rebasing: output[0..<out.pos])
+                return out.pos
             }
         }
         if frameRemainder != 0 || !sawAnyInput {
@@ -149,7 +186,7 @@ public final class ZstdByteSource: ByteSource {
                               sawAnyInput ? "truncated zstd stream: the last frame is incomplete"
                                           : "empty file is not a zstd stream")
         }
-        return nil
+        return 0
     }
 }
 
@@ -185,7 +222,20 @@ public final class GzipByteSource: ByteSource {
     }
 
     public func nextChunk() throws -> UnsafeRawBufferPointer? {
-        if finished { return nil }
+        let produced = try inflate(into: output.baseAddress!, capacity: output.count)
+        return produced == 0 ? nil : UnsafeRawBufferPointer(rebasing: output[0..<produced])
+    }
+
+    public func append(to buffer: ByteBuffer, atMost limit: Int) throws -> Int {
+        buffer.reserve(limit)
+        let produced = try inflate(into: buffer.base + buffer.count, capacity: limit)
+        buffer.count += produced
+        return produced
+    }
+
+    /// Inflates into `destination` until some output is produced; 0 at the end of the stream.
+    private func inflate(into destination: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
+        if finished { return 0 }
         while true {
             if stream.avail_in == 0 && !upstreamFinished {
                 if let chunk = try upstream.nextChunk() {
@@ -204,7 +254,7 @@ public final class GzipByteSource: ByteSource {
                 if !memberStarted && decompressedBytes == 0 && !memberFinished {
                     throw MMedIOError(.truncatedCompressed, path: path, offset: 0, "empty file is not a gzip stream")
                 }
-                return nil
+                return 0
             }
             if memberFinished {
                 // Another gzip member follows.
@@ -212,10 +262,10 @@ public final class GzipByteSource: ByteSource {
                 memberFinished = false
             }
             memberStarted = true
-            stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
-            stream.avail_out = uInt(output.count)
-            let status = inflate(&stream, Z_NO_FLUSH)
-            let produced = output.count - Int(stream.avail_out)
+            stream.next_out = destination.assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = uInt(capacity)
+            let status = CZlib.inflate(&stream, Z_NO_FLUSH)
+            let produced = capacity - Int(stream.avail_out)
             switch status {
             case Z_OK, Z_BUF_ERROR:
                 break
@@ -229,7 +279,7 @@ public final class GzipByteSource: ByteSource {
             }
             if produced > 0 {
                 decompressedBytes += Int64(produced)
-                return UnsafeRawBufferPointer(rebasing: output[0..<produced])
+                return produced
             }
         }
     }
