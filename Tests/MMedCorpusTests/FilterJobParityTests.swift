@@ -13,31 +13,6 @@ import Testing
         return name.contains("blocks") || name.contains("articles") || name.contains("inline")
     }
 
-    static func jsonString(_ text: String, asciiOnly: Bool) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E) {
-                    if scalar.value > 0xFFFF {
-                        let v = scalar.value - 0x10000
-                        out += String(format: "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
-                    } else {
-                        out += String(format: "\\u%04x", scalar.value)
-                    }
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
     @Test(.enabled(if: SharedData.enabled, "needs ../shared/data (real text); runs in CI"), arguments: goldens)
     func jobAttributesAgreeWithTheOracle(golden: ParityGolden) throws {
         let parity = try ParityCase(golden)
@@ -47,7 +22,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var jsonl = ""
         for (index, text) in documents.enumerated() {
-            jsonl += "{\"id\": \(index), \"text\": \(Self.jsonString(text, asciiOnly: index % 2 == 0)), \"meta\": {\"n\": [1, 2]}}\n"
+            jsonl += "{\"id\": \(index), \"text\": \(pythonJSONString(text, asciiOnly: index % 2 == 0)), \"meta\": {\"n\": [1, 2]}}\n"
         }
         try jsonl.write(toFile: directory + "/docs.jsonl", atomically: true, encoding: .utf8)
 

@@ -79,27 +79,9 @@ import Testing
         }
     }
 
-    /// JSON with every non-ASCII character escaped (as Python's json.dumps does), so the oracle reads the exact text.
+    /// One JSONL record holding `text`, every non-ASCII character escaped, so the oracle reads the exact text.
     static func jsonLine(_ text: String) -> String {
-        var out = "{\"text\": \""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default:
-                if scalar.value < 0x20 || scalar.value > 0x7E {
-                    if scalar.value > 0xFFFF {
-                        let v = scalar.value - 0x10000
-                        out += String(format: "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
-                    } else {
-                        out += String(format: "\\u%04x", scalar.value)
-                    }
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\"}\n"
+        "{\"text\": " + pythonJSONString(text, asciiOnly: true) + "}\n"
     }
 
     @Test(.enabled(if: enabled, "needs python3 for the oracle; runs in CI"), arguments: configurations)

@@ -26,3 +26,31 @@ enum Repository {
         return url.path
     }()
 }
+
+/// A JSON string literal for `text` as Python's `json.dumps` writes it: with `asciiOnly`, every non-ASCII
+/// character becomes a \u escape (astral ones as surrogate pairs); otherwise only quotes, backslashes and
+/// control characters are escaped.
+func pythonJSONString(_ text: String, asciiOnly: Bool) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E) {
+                if scalar.value > 0xFFFF {
+                    let v = scalar.value - 0x10000
+                    out += String(format: "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
+                } else {
+                    out += String(format: "\\u%04x", scalar.value)
+                }
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
+}
