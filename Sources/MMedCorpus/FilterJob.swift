@@ -60,7 +60,14 @@ public final class FilterProgress: Sendable {
 
 /// A plan item: one JSONL file, or a group of consecutive text files; items are split into work units.
 struct PlanItem: Sendable {
+    enum Kind: Sendable {
+        /// One JSONL file, read once and cut into units of `unitBytes`.
+        case stream
+        /// Consecutive small files (JSONL or text), read whole into one unit.
+        case group
+    }
     var index: Int
+    var kind: Kind
     var files: [InputFile]
 }
 
@@ -77,23 +84,24 @@ public final class CorpusFilterJob: Sendable {
         var items: [PlanItem] = []
         var group: [InputFile] = []
         var groupBytes: Int64 = 0
+        let unitBytes = Int64(configuration.unitBytes)
         func flushGroup() {
-            if !group.isEmpty { items.append(PlanItem(index: items.count, files: group)) }
+            if !group.isEmpty { items.append(PlanItem(index: items.count, kind: .group, files: group)) }
             group = []
             groupBytes = 0
         }
         for file in configuration.inputs {
-            switch file.format {
-            case .jsonl:
+            // A compressed file's size is scaled by 8 as an estimate of what it decompresses to.
+            let estimate = file.compression == .none ? file.size : file.size * 8
+            if file.format == .jsonl && estimate > unitBytes / 4 {
                 flushGroup()
-                items.append(PlanItem(index: items.count, files: [file]))
-            case .text:
-                if !group.isEmpty && (groupBytes + file.size > Int64(configuration.unitBytes) || group.count >= 4096) {
-                    flushGroup()
-                }
-                group.append(file)
-                groupBytes += file.size
+                items.append(PlanItem(index: items.count, kind: .stream, files: [file]))
+                continue
             }
+            // Small JSONL files and text files share units, so that many small files do not make as many units.
+            if !group.isEmpty && (groupBytes + estimate > unitBytes || group.count >= 4096) { flushGroup() }
+            group.append(file)
+            groupBytes += estimate
         }
         flushGroup()
         self.items = items
@@ -223,7 +231,7 @@ public final class CorpusFilterJob: Sendable {
     private func read(_ item: PlanItem, state: RunState, progress: FilterProgress?) {
         // A quarantine left by an earlier run is retried: the file may have been replaced.
         removeFile("\(output)/quarantine/\(Self.itemName(item.index)).json")
-        if item.files[0].format == .jsonl {
+        if item.kind == .stream {
             readJSONLItem(item, state: state, progress: progress)
             return
         }
@@ -237,7 +245,7 @@ public final class CorpusFilterJob: Sendable {
             state.slots.wait()
             DispatchQueue.global().async(group: itemGroup) {
                 defer { state.slots.signal() }
-                self.runUnit(unit, state: state) { try self.processTextGroup(item, unit: unit, progress: progress) }
+                self.runUnit(unit, state: state) { try self.processGroup(item, unit: unit, progress: progress) }
             }
         }
         finishItem(item, units: [unit], quarantine: nil, group: itemGroup, state: state)

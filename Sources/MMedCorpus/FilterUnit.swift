@@ -215,19 +215,29 @@ final class UnitWriter {
 }
 
 extension CorpusFilterJob {
-    /// A unit of JSONL lines.
+    /// A unit of JSONL lines cut from one large file.
     func processLines(_ chunk: LineChunk, file: InputFile, item: Int, unit: String, progress: FilterProgress?) throws -> UnitReport {
         let started = DispatchTime.now()
         let writer = UnitWriter(job: self, unit: unit, item: item, progress: progress)
-        let textField = configuration.textField
-        var keys = [textField, configuration.idField]
-        if let languageField = configuration.languageField { keys.append(languageField) }
-        var scanner = JSONObjectScanner(keys: keys, deferValidation: [textField])
-        report(file.path, into: writer)
+        var scanner = makeScanner()
+        try scanLines(chunk.storage.buffer.bytes, firstLine: chunk.firstLine, firstOffset: chunk.firstOffset,
+                      lastLineHasNewline: chunk.lastLineHasNewline, file: file, writer: writer, scanner: &scanner)
+        return try writer.finish(started: started)
+    }
 
-        let all = chunk.storage.buffer.bytes
+    func makeScanner() -> JSONObjectScanner {
+        var keys = [configuration.textField, configuration.idField]
+        if let languageField = configuration.languageField { keys.append(languageField) }
+        return JSONObjectScanner(keys: keys, deferValidation: [configuration.textField])
+    }
+
+    /// Scores the JSONL lines in `all` (each ending in "\n"), which start at `firstLine` / `firstOffset` of `file`.
+    func scanLines(_ all: UnsafeRawBufferPointer, firstLine: Int, firstOffset: Int64, lastLineHasNewline: Bool, file: InputFile,
+                   writer: UnitWriter, scanner: inout JSONObjectScanner) throws {
+        let textField = configuration.textField
+        report(file.path, into: writer)
         var position = 0
-        var lineNumber = chunk.firstLine - 1
+        var lineNumber = firstLine - 1
         while position < all.count {
             let start = position
             let end = UnsafeRawPointer(memchr(all.baseAddress! + start, 0x0A, all.count - start)!) - all.baseAddress!
@@ -235,8 +245,8 @@ extension CorpusFilterJob {
             lineNumber += 1
             let line = UnsafeRawBufferPointer(rebasing: all[start..<end])
             let isLastLine = position == all.count
-            let location = RecordLocation(file: file.path, line: lineNumber, offset: chunk.firstOffset + Int64(start),
-                                          bytes: Int64(line.count + (isLastLine && !chunk.lastLineHasNewline ? 0 : 1)))
+            let location = RecordLocation(file: file.path, line: lineNumber, offset: firstOffset + Int64(start),
+                                          bytes: Int64(line.count + (isLastLine && !lastLineHasNewline ? 0 : 1)))
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
                 writer.report.blankLines += 1
                 continue
@@ -292,29 +302,38 @@ extension CorpusFilterJob {
             let text = textValue.hasEscapes ? scanner.decoded.bytes : UnsafeRawBufferPointer(rebasing: line[textValue.range])
             try writer.accept(location, text: text, language: language, id: id, record: record)
         }
-        return try writer.finish(started: started)
     }
 
-    /// A group of text files, each one document; written out as `{"id": path, "source": path, "text": ...}`.
-    func processTextGroup(_ item: PlanItem, unit: String, progress: FilterProgress?) throws -> UnitReport {
+    /// A group of small files read whole into one unit: JSONL files line by line, text files as one document each
+    /// (written out as `{"id": path, "source": path, "text": ...}`). A corrupt compressed file is quarantined alone.
+    func processGroup(_ item: PlanItem, unit: String, progress: FilterProgress?) throws -> UnitReport {
         let started = DispatchTime.now()
         let writer = UnitWriter(job: self, unit: unit, item: item.index, progress: progress)
-        guard let language = configuration.language else {
-            throw FilterJobError(message: "text files carry no language field: give --lang for \(item.files[0].path)")
-        }
+        var scanner = makeScanner()
         let record = ByteBuffer(capacity: 1 << 16)
         let id = ByteBuffer(capacity: 256)
+        let bytes = ByteBuffer(capacity: 1 << 16)
         for file in item.files {
-            let bytes = ByteBuffer(capacity: 1 << 16)
+            bytes.removeAll()
             do {
                 let source = try openByteSource(path: file.path, compression: file.compression)
-                while let chunk = try source.nextChunk() { bytes.append(chunk) }
+                while try source.append(to: bytes, atMost: 1 << 20) > 0 {}
             } catch let error as MMedIOError where error.kind == .corruptCompressed || error.kind == .truncatedCompressed {
                 writer.report.quarantined.append(Quarantine(item: item.index, file: file.path, error: error.description))
                 writer.report.inputs[file.path] = Tally()
                 continue
             }
             progress?.fileBytesRead.add(file.size, ordering: .relaxed)
+            if file.format == .jsonl {
+                let endsWithNewline = bytes.count == 0 || bytes.bytes[bytes.count - 1] == 0x0A
+                if !endsWithNewline { bytes.append(0x0A) }
+                try scanLines(bytes.bytes, firstLine: 1, firstOffset: 0, lastLineHasNewline: endsWithNewline, file: file,
+                              writer: writer, scanner: &scanner)
+                continue
+            }
+            guard let language = configuration.language else {
+                throw FilterJobError(message: "text files carry no language field: give --lang for \(file.path)")
+            }
             let location = RecordLocation(file: file.path, line: nil, offset: 0, bytes: Int64(bytes.count))
             guard String(validating: bytes.bytes, as: UTF8.self) != nil else {
                 let at = firstInvalidUTF8Offset(bytes.bytes)

@@ -1,4 +1,5 @@
 import Foundation
+import MMedIO
 import Testing
 
 @Suite(.serialized) struct CorpusFilterCLITests {
@@ -77,18 +78,63 @@ import Testing
 
     @Test func shardsTogetherEqualOneRun() throws {
         let directory = temporaryDirectory("shards")
-        for index in 0..<3 { try makeCorpus(at: directory + "/part-\(index).jsonl", records: 300, seed: UInt64(index + 1)) }
+        // Files above a quarter of a unit are read as streams of their own (smaller ones would share a unit).
+        for index in 0..<3 { try makeCorpus(at: directory + "/part-\(index).jsonl", records: 1500, seed: UInt64(index + 1)) }
         // The outputs sit inside the input folder: the job must not read its own output.
         let whole = directory + "/whole", sharded = directory + "/sharded"
-        #expect(try MMedCLI.run(["corpus", "filter", "--input", directory, "--output", whole, "--lang", "en", "--quiet"]).status == 0)
-        #expect(try MMedCLI.run(["corpus", "filter", "--input", directory, "--output", sharded, "--lang", "en", "--shard", "0/2", "--quiet"]).status == 0)
+        #expect(try MMedCLI.run(["corpus", "filter", "--input", directory, "--output", whole, "--lang", "en", "--unit-mb", "1", "--quiet"]).status == 0)
+        #expect(try MMedCLI.run(["corpus", "filter", "--input", directory, "--output", sharded, "--lang", "en", "--unit-mb", "1",
+                                 "--shard", "0/2", "--quiet"]).status == 0)
         #expect(try stats(sharded)["complete"] as? Bool == false)
         // The second shard comes from the Slurm array variables.
-        let second = try MMedCLI.run(["corpus", "filter", "--input", directory, "--output", sharded, "--lang", "en", "--quiet"],
+        let second = try MMedCLI.run(["corpus", "filter", "--input", directory, "--output", sharded, "--lang", "en", "--unit-mb", "1", "--quiet"],
                                      environment: ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_MIN": "1"])
         #expect(second.status == 0, "\(second.standardError)")
         #expect(try stats(sharded)["complete"] as? Bool == true)
         #expect(try outputSnapshot(sharded) == (try outputSnapshot(whole)))
+    }
+
+    @Test func smallFilesShareUnitsAndACorruptOneIsQuarantinedAlone() throws {
+        let directory = temporaryDirectory("smallfiles")
+        var expectedDocuments = 0
+        for index in 0..<40 {
+            let records = 5 + index % 7
+            try makeCorpus(at: directory + "/in/page-\(String(format: "%03d", index)).jsonl", records: records, seed: UInt64(100 + index))
+            expectedDocuments += records
+        }
+        // One small gzip file cut short.
+        try makeCorpus(at: directory + "/in/page-020x.jsonl", records: 400, seed: 3)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzip.arguments = ["-c", "cd \(directory)/in && gzip -f page-020x.jsonl && head -c 3000 page-020x.jsonl.gz > cut.gz && mv cut.gz page-020x.jsonl.gz"]
+        try gzip.run()
+        gzip.waitUntilExit()
+        var snapshots: [[String: Data]] = []
+        for workers in [1, 2] {
+            let output = directory + "/out-\(workers)"
+            let result = try MMedCLI.run(["corpus", "filter", "--input", directory + "/in", "--output", output, "--lang", "en",
+                                          "--workers", String(workers), "--allow-partial", "--quiet"])
+            #expect(result.status == 0, "\(result.standardError)")
+            let summary = try stats(output)
+            #expect((summary["total"] as! [String: Any])["documents_read"] as? Int == expectedDocuments)
+            #expect((summary["quarantined"] as! [[String: Any]]).map { ($0["file"] as! String).hasSuffix("page-020x.jsonl.gz") } == [true])
+            #expect((summary["inputs"] as! [String: Any]).count == 41)
+            let units = try FileManager.default.contentsOfDirectory(atPath: output + "/units")
+            #expect(units.count == 1, "41 small files share one unit: \(units)")
+            snapshots.append(try outputSnapshot(output))
+        }
+        #expect(snapshots[0] == snapshots[1])
+        // Attribute rows of grouped files carry each file's own line numbers, 1...n in order.
+        var linesByFile: [String: [Int]] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory + "/out-1/attributes") {
+            let reader = LineReader(source: try openByteSource(path: directory + "/out-1/attributes/" + name))
+            while let row = try reader.next() {
+                let object = try JSONSerialization.jsonObject(with: Data(row.bytes)) as! [String: Any]
+                linesByFile[object["file"] as! String, default: []].append(object["line"] as! Int)
+            }
+        }
+        #expect(linesByFile.count == 40)
+        #expect(linesByFile.values.allSatisfy { $0 == Array(1...$0.count) })
     }
 
     @Test func oneLargeFileSplitsItsUnitsAcrossShards() throws {
