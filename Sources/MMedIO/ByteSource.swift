@@ -36,6 +36,29 @@ public enum Compression: String, Sendable, Codable {
     }
 }
 
+/// A decompressor: it decodes into any destination, so `nextChunk` uses its own output buffer and `append`
+/// writes straight into the caller's buffer.
+public protocol DecodingByteSource: ByteSource {
+    /// Decodes into `destination` (room for `capacity` bytes) until some output is produced; 0 at the end.
+    func decode(into destination: UnsafeMutableRawPointer, capacity: Int) throws -> Int
+    /// The buffer `nextChunk` decodes into.
+    var output: UnsafeMutableRawBufferPointer { get }
+}
+
+extension DecodingByteSource {
+    public func nextChunk() throws -> UnsafeRawBufferPointer? {
+        let produced = try decode(into: output.baseAddress!, capacity: output.count)
+        return produced == 0 ? nil : UnsafeRawBufferPointer(rebasing: output[0..<produced])
+    }
+
+    public func append(to buffer: ByteBuffer, atMost limit: Int) throws -> Int {
+        buffer.reserve(limit)
+        let produced = try decode(into: buffer.base + buffer.count, capacity: limit)
+        buffer.count += produced
+        return produced
+    }
+}
+
 /// Opens `path` as a stream of its (decompressed) bytes.
 public func openByteSource(path: String, compression: Compression? = nil) throws -> ByteSource {
     let file = try FileByteSource(path: path)
@@ -103,11 +126,11 @@ public final class FileByteSource: ByteSource {
 }
 
 /// Decompresses a zstd stream (any number of frames) with libzstd.
-public final class ZstdByteSource: ByteSource {
+public final class ZstdByteSource: DecodingByteSource {
     private let upstream: ByteSource
     private let path: String
     private let context: OpaquePointer
-    private let output: UnsafeMutableRawBufferPointer
+    public let output: UnsafeMutableRawBufferPointer
     private var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
     private var upstreamFinished = false
     /// The last `ZSTD_decompressStream` result: 0 once a frame is complete.
@@ -132,20 +155,8 @@ public final class ZstdByteSource: ByteSource {
         output.deallocate()
     }
 
-    public func nextChunk() throws -> UnsafeRawBufferPointer? {
-        let produced = try decompress(into: output.baseAddress!, capacity: output.count)
-        return produced == 0 ? nil : UnsafeRawBufferPointer(rebasing: output[0..<produced])
-    }
-
-    public func append(to buffer: ByteBuffer, atMost limit: Int) throws -> Int {
-        buffer.reserve(limit)
-        let produced = try decompress(into: buffer.base + buffer.count, capacity: limit)
-        buffer.count += produced
-        return produced
-    }
-
     /// Decompresses into `destination` until some output is produced; 0 at the end of the stream.
-    private func decompress(into destination: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
+    public func decode(into destination: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
         while true {
             if input.pos == input.size {
                 if upstreamFinished { break }
@@ -191,11 +202,11 @@ public final class ZstdByteSource: ByteSource {
 }
 
 /// Decompresses gzip (including multi-member files) with zlib.
-public final class GzipByteSource: ByteSource {
+public final class GzipByteSource: DecodingByteSource {
     private let upstream: ByteSource
     private let path: String
     private var stream = z_stream()
-    private let output: UnsafeMutableRawBufferPointer
+    public let output: UnsafeMutableRawBufferPointer
     private var upstreamFinished = false
     private var memberFinished = false
     private var memberStarted = false
@@ -221,20 +232,8 @@ public final class GzipByteSource: ByteSource {
         output.deallocate()
     }
 
-    public func nextChunk() throws -> UnsafeRawBufferPointer? {
-        let produced = try inflate(into: output.baseAddress!, capacity: output.count)
-        return produced == 0 ? nil : UnsafeRawBufferPointer(rebasing: output[0..<produced])
-    }
-
-    public func append(to buffer: ByteBuffer, atMost limit: Int) throws -> Int {
-        buffer.reserve(limit)
-        let produced = try inflate(into: buffer.base + buffer.count, capacity: limit)
-        buffer.count += produced
-        return produced
-    }
-
     /// Inflates into `destination` until some output is produced; 0 at the end of the stream.
-    private func inflate(into destination: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
+    public func decode(into destination: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
         if finished { return 0 }
         while true {
             if stream.avail_in == 0 && !upstreamFinished {
