@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "MMedIO", targets: ["MMedIO"]),
         .library(name: "MMedText", targets: ["MMedText"]),
         .library(name: "MMedCorpus", targets: ["MMedCorpus"]),
+        .library(name: "Parquet", targets: ["Parquet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -17,12 +18,16 @@ let package = Package(
         // System libraries from Debian's -dev packages (scripts/setup installs them).
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CLz4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
 
         .target(name: "MMedIO", dependencies: ["CZstd", "CZlib", "MMedText"]),
         .target(name: "MMedText"),
+        // A standalone Parquet reader: nothing MMed-specific, only the codecs' C libraries.
+        .target(name: "Parquet", dependencies: ["CZstd", "CZlib", "CSnappy", "CLz4"]),
         .target(
             name: "MMedCorpus",
-            dependencies: ["MMedIO", "MMedText"],
+            dependencies: ["MMedIO", "MMedText", "Parquet"],
             // The lists are compiled in (EmbeddedKeywordLists.swift, from scripts/embed-keywords), so the binary
             // needs no resource bundle beside it.
             exclude: ["Resources"]
@@ -30,7 +35,7 @@ let package = Package(
         .executableTarget(
             name: "mmed",
             dependencies: [
-                "MMedIO", "MMedText", "MMedCorpus",
+                "MMedIO", "MMedText", "MMedCorpus", "Parquet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -42,6 +47,7 @@ let package = Package(
             dependencies: ["MMedCorpus", "MMedIO", "MMedText"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "ParquetTests", dependencies: ["Parquet"]),
         .testTarget(name: "MMedCLITests", dependencies: ["MMedIO"]),
     ],
     swiftLanguageModes: [.v6]
