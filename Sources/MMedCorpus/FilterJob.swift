@@ -65,6 +65,8 @@ struct PlanItem: Sendable {
         case stream
         /// Consecutive small files (JSONL or text), read whole into one unit.
         case group
+        /// One Parquet file; each row group is a unit.
+        case parquet
     }
     var index: Int
     var kind: Kind
@@ -93,6 +95,11 @@ public final class CorpusFilterJob: Sendable {
         for file in configuration.inputs {
             // A compressed file's size is scaled by 8 as an estimate of what it decompresses to.
             let estimate = file.compression == .none ? file.size : file.size * 8
+            if file.format == .parquet {
+                flushGroup()
+                items.append(PlanItem(index: items.count, kind: .parquet, files: [file]))
+                continue
+            }
             if file.format == .jsonl && estimate > unitBytes / 4 {
                 flushGroup()
                 items.append(PlanItem(index: items.count, kind: .stream, files: [file]))
@@ -235,6 +242,10 @@ public final class CorpusFilterJob: Sendable {
             readJSONLItem(item, state: state, progress: progress)
             return
         }
+        if item.kind == .parquet {
+            readParquetItem(item, state: state, progress: progress)
+            return
+        }
         let unit = Self.unitName(item: item.index, chunk: 0)
         let itemGroup = DispatchGroup()
         if fileExists("\(output)/units/\(unit).json") {
@@ -248,13 +259,14 @@ public final class CorpusFilterJob: Sendable {
                 self.runUnit(unit, state: state) { try self.processGroup(item, unit: unit, progress: progress) }
             }
         }
-        finishItem(item, units: [unit], quarantine: nil, group: itemGroup, state: state)
+        finishItem(item, units: [unit], quarantine: { nil }, group: itemGroup, state: state)
     }
 
-    private func runUnit(_ unit: String, state: RunState, _ body: () throws -> UnitReport) {
+    /// Runs a unit and writes its done-marker; a body that returns nil (its file was quarantined) leaves none.
+    func runUnit(_ unit: String, state: RunState, _ body: () throws -> UnitReport?) {
         if state.failed { return }
         do {
-            let report = try body()
+            guard let report = try body() else { return }
             let data = try JSONEncoder.sorted.encode(report)
             try AtomicFileWriter.write(Array(data), to: "\(output)/units/\(unit).json")
             state.processed.add(1, ordering: .relaxed)
@@ -349,18 +361,19 @@ public final class CorpusFilterJob: Sendable {
             quarantine = Quarantine(item: item.index, file: file.path, error: "\(error)")
         }
         if state.failed { return }
-        finishItem(item, units: units, quarantine: quarantine, group: itemGroup, state: state)
+        finishItem(item, units: units, quarantine: { [quarantine] in quarantine }, group: itemGroup, state: state)
     }
 
     /// When the item's units are all done, writes its marker, or for a quarantined file removes what its units
-    /// wrote, so that a file counts wholly or not at all.
-    private func finishItem(_ item: PlanItem, units: [String], quarantine: Quarantine?, group: DispatchGroup, state: RunState) {
+    /// wrote, so that a file counts wholly or not at all. `quarantine` is asked once the units have finished
+    /// (a worker may find a Parquet file corrupt).
+    func finishItem(_ item: PlanItem, units: [String], quarantine: @escaping @Sendable () -> Quarantine?, group: DispatchGroup, state: RunState) {
         state.all.enter()
         group.notify(queue: state.markerQueue) {
             defer { state.all.leave() }
             if state.failed { return }
             do {
-                if let quarantine {
+                if let quarantine = quarantine() {
                     self.removeUnits(ofItem: item.index)
                     let data = try JSONEncoder.sorted.encode(quarantine)
                     try AtomicFileWriter.write(Array(data), to: "\(self.output)/quarantine/\(Self.itemName(item.index)).json")

@@ -60,17 +60,17 @@ final class UnitOutputs {
 /// Where a record sits in its input, for attributes and rejects.
 struct RecordLocation {
     var file: String
-    /// 1-based line of a JSONL record; nil for a whole-file document (and, later, a Parquet row).
+    /// 1-based line of a JSONL record; nil for a whole-file document and a Parquet row.
     var line: Int?
-    /// Byte offset of the record in the decompressed stream (a row index for columnar sources).
+    /// Byte offset of the record in the decompressed stream; for a Parquet row, its 0-based row index in the file.
     var offset: Int64
     /// Bytes the record occupies in the input, as counted in the statistics.
     var bytes: Int64
 }
 
 /// Everything a work unit does with records once a source has read them: scores them, writes kept / dropped
-/// records, attribute rows and rejects, and keeps the tallies. Every source (JSONL lines, text files, and
-/// Parquet row groups when they come) turns its unit into calls of `accept` and `reject`.
+/// records, attribute rows and rejects, and keeps the tallies. Every source (JSONL lines, text files, Parquet
+/// row groups) turns its unit into calls of `accept` and `reject`.
 final class UnitWriter {
     let configuration: FilterJobConfiguration
     let outputs: UnitOutputs
@@ -149,9 +149,16 @@ final class UnitWriter {
     /// row. `id` is the raw JSON of the record's id (a quoted string or a number), if it has one.
     func accept(_ location: RecordLocation, text: UnsafeRawBufferPointer, language: Language, id: UnsafeRawBufferPointer?,
                 record: UnsafeRawBufferPointer) throws {
+        try accept(location, text: text, language: language, id: id, makeRecord: { record })
+    }
+
+    /// As above, for sources whose records are rendered only when needed (Parquet rows become JSON lines only
+    /// when they are written): `makeRecord` returns the record, ending in "\n", valid until the next call.
+    func accept(_ location: RecordLocation, text: UnsafeRawBufferPointer, language: Language, id: UnsafeRawBufferPointer?,
+                makeRecord: () -> UnsafeRawBufferPointer) throws {
         guard let filter = configuration.filters[language] else {
             try reject(location, reason: "no keyword list for language \"\(language.rawValue)\"", category: "no keyword list for language",
-                       language: language, raw: UnsafeRawBufferPointer(rebasing: record.dropLast()))
+                       language: language, raw: UnsafeRawBufferPointer(rebasing: makeRecord().dropLast()))
             return
         }
         let scorer: KeywordScorer
@@ -164,11 +171,11 @@ final class UnitWriter {
         case .success(let value): score = value
         case .failure(.invalidUTF8(let at)):
             try reject(location, reason: "field \"\(configuration.textField)\": invalid UTF-8 at byte \(at) of the text",
-                       category: "invalid UTF-8", language: language, raw: UnsafeRawBufferPointer(rebasing: record.dropLast()))
+                       category: "invalid UTF-8", language: language, raw: UnsafeRawBufferPointer(rebasing: makeRecord().dropLast()))
             return
         }
         let keep = filter.keeps(score)
-        try outputs.writeDocument(record, kept: keep)
+        if keep || configuration.writeDropped { try outputs.writeDocument(makeRecord(), kept: keep) }
         tally(keep ? .kept : .dropped, location, language: language)
 
         let row = outputs.attributeBuffer

@@ -7,6 +7,8 @@ public enum InputFormat: String, Sendable, Codable {
     case jsonl
     /// A whole file is one document.
     case text
+    /// A Parquet file: one document per row, the text in a string column.
+    case parquet
 }
 
 /// One input file of a corpus job.
@@ -17,8 +19,9 @@ public struct InputFile: Sendable, Codable, Equatable {
     public var size: Int64
 
     /// Classifies a file by its name: `.jsonl`, `.ndjson`, `.json` (one object per line, as dolma writes them)
-    /// and `.txt`, each optionally `.gz` or `.zst`. Returns nil for other names.
+    /// and `.txt`, each optionally `.gz` or `.zst`, and `.parquet` (compressed inside). Returns nil for other names.
     public static func classify(path: String) -> (InputFormat, Compression)? {
+        if lastPathComponent(path).lowercased().hasSuffix(".parquet") { return (.parquet, .none) }
         let compression = Compression(path: path)
         var name = lastPathComponent(path).lowercased()
         switch compression {
@@ -50,11 +53,8 @@ public func expandInputs(_ arguments: [String], excluding: [String] = []) throws
     func add(_ path: String, explicit: Bool) throws {
         guard seen.insert(path).inserted else { return }
         guard let (format, compression) = InputFile.classify(path: path) else {
-            if lastPathComponent(path).hasSuffix(".parquet") {
-                throw InputError(message: "\(path): Parquet input is not supported yet (it comes with the Parquet reader); convert to JSONL meanwhile")
-            }
             if explicit {
-                throw InputError(message: "\(path): unknown input kind; expected .jsonl, .ndjson, .json or .txt, optionally .gz or .zst")
+                throw InputError(message: "\(path): unknown input kind; expected .parquet, or .jsonl, .ndjson, .json or .txt, optionally .gz or .zst")
             }
             skipped.append(path)
             return
@@ -103,7 +103,7 @@ public func expandInputs(_ arguments: [String], excluding: [String] = []) throws
         if isDirectory.boolValue { try walk(argument) } else { try add(argument, explicit: true) }
     }
     if files.isEmpty {
-        throw InputError(message: "no input files found in \(arguments.joined(separator: " ")) (expected .jsonl, .ndjson, .json or .txt, optionally .gz or .zst)")
+        throw InputError(message: "no input files found in \(arguments.joined(separator: " ")) (expected .parquet, or .jsonl, .ndjson, .json or .txt, optionally .gz or .zst)")
     }
     return (files, skipped)
 }

@@ -44,7 +44,9 @@ public final class ParquetFile: Sendable {
                 guard group.columns.count == schema.columns.count else {
                     throw ParquetError(.badMetadata, where_, "has \(group.columns.count) column chunks, the schema \(schema.columns.count) columns")
                 }
-                rows += group.rowCount
+                let (sum, overflow) = rows.addingReportingOverflow(group.rowCount)
+                guard !overflow else { throw ParquetError(.badMetadata, where_, "row counts overflow") }
+                rows = sum
             }
             guard rows == metadata.rowCount else {
                 throw ParquetError(.badMetadata, location, "the row groups hold \(rows) rows, the footer says \(metadata.rowCount)")
