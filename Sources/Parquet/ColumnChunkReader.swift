@@ -38,7 +38,11 @@ public final class ColumnChunkReader {
             throw ParquetError(.badMetadata, location, "the chunk's type \(metaData.type) differs from the schema's \(column.physicalType)")
         }
         var start = metaData.dataPageOffset
-        if let dictionaryOffset = metaData.dictionaryPageOffset, dictionaryOffset > 0, dictionaryOffset < start { start = dictionaryOffset }
+        // The dictionary page comes first when there is one; a chunk without data pages (pyarrow's zero-row row
+        // groups) may have data_page_offset 0.
+        if let dictionaryOffset = metaData.dictionaryPageOffset, dictionaryOffset >= 4, dictionaryOffset < start || start < 4 {
+            start = dictionaryOffset
+        }
         let dataEnd = file.size - 8 - Int64(file.footerLength)
         guard start >= 4, metaData.totalCompressedSize >= 0, metaData.valueCount >= 0,
               start <= dataEnd, metaData.totalCompressedSize <= dataEnd - start else {
