@@ -151,7 +151,7 @@ public final class ColumnChunkReader {
             position = bodyOffset + Int64(compressedSize)
             pageIndex += 1
             let info = PageInfo(index: index, type: header.type, encoding: .plain, compressedSize: compressedSize,
-                                uncompressedSize: uncompressedSize, valueCount: 0, offset: headerOffset)
+                                uncompressedSize: uncompressedSize, valueCount: 0, offset: headerOffset, headerSize: headerLength)
             do {
                 switch header.type {
                 case .dictionaryPage:
@@ -359,7 +359,8 @@ public final class ColumnChunkReader {
             let encoding = header.dataPage?.encoding ?? header.dataPageV2?.encoding ?? header.dictionaryPage?.encoding ?? .plain
             let values = header.dataPage?.valueCount ?? header.dataPageV2?.valueCount ?? header.dictionaryPage?.valueCount ?? 0
             pages.append(PageInfo(index: pageIndex, type: header.type, encoding: encoding, compressedSize: Int(header.compressedSize),
-                                  uncompressedSize: Int(header.uncompressedSize), valueCount: Int(values), offset: headerOffset))
+                                  uncompressedSize: Int(header.uncompressedSize), valueCount: Int(values), offset: headerOffset,
+                                  headerSize: headerLength))
             position = bodyOffset + Int64(header.compressedSize)
             pageIndex += 1
         }

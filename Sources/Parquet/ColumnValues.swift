@@ -92,5 +92,7 @@ public struct PageInfo: Sendable {
     public var compressedSize: Int
     public var uncompressedSize: Int
     public var valueCount: Int
+    /// File offset of the page header; the body follows `headerSize` bytes later.
     public var offset: Int64
+    public var headerSize: Int
 }
