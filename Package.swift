@@ -48,7 +48,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ParquetTests", dependencies: ["Parquet"]),
-        .testTarget(name: "MMedCLITests", dependencies: ["MMedIO"]),
+        .testTarget(name: "MMedCLITests", dependencies: ["MMedIO", "Parquet"]),
     ],
     swiftLanguageModes: [.v6]
 )
