@@ -20,11 +20,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CLz4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
         .target(name: "MMedIO", dependencies: ["CZstd", "CZlib", "MMedText"]),
         .target(name: "MMedText"),
         // A standalone Parquet reader: nothing MMed-specific, only the codecs' C libraries.
-        .target(name: "Parquet", dependencies: ["CZstd", "CZlib", "CSnappy", "CLz4"]),
+        .target(name: "Parquet", dependencies: ["CZstd", "CZlib", "CSnappy", "CLz4", "CDeflate"]),
         .target(
             name: "MMedCorpus",
             dependencies: ["MMedIO", "MMedText", "Parquet"],
