@@ -10,11 +10,13 @@ struct CorpusFilter: ParsableCommand {
         commandName: "filter",
         abstract: "Keep medical documents: MKC (distinct keywords found) and DENS (keyword characters / text length) against per-language thresholds.",
         discussion: """
-        Inputs: JSONL (.jsonl, .ndjson, .json; optionally .gz or .zst) with a text field, and .txt files (one \
-        document each); directories are searched recursively; glob patterns are expanded.
-        Output directory: kept/*.jsonl.zst (input records unchanged, in input order), attributes/*.jsonl.zst (one row \
-        per document: file, line, id, lang, mkc, keyword_chars, length, density, decision), rejected.jsonl, \
-        stats.json, and dropped/*.jsonl.zst with --write-dropped. A re-run with the same settings resumes.
+        Inputs: JSONL (.jsonl, .ndjson, .json; optionally .gz or .zst) with a text field, Parquet (.parquet, e.g. \
+        CulturaX or FineWeb shards: one document per row, the text in a string column, each row group a work unit), \
+        and .txt files (one document each); directories are searched recursively; glob patterns are expanded.
+        Output directory: kept/*.jsonl.zst (input records unchanged, in input order; Parquet rows as JSON objects of \
+        their flat columns), attributes/*.jsonl.zst (one row per document: file, line, offset (a Parquet row's index), \
+        id, lang, mkc, keyword_chars, length, density, decision), rejected.jsonl, stats.json, and dropped/*.jsonl.zst \
+        with --write-dropped. A re-run with the same settings resumes.
         """
     )
 
@@ -27,7 +29,7 @@ struct CorpusFilter: ParsableCommand {
     @Option(help: "Language of every document: \(Language.supportedCodes) (jp is accepted for ja); with --lang-field, of documents without that field.")
     var lang: String?
 
-    @Option(help: "Take each document's language from this JSON field instead of --lang.")
+    @Option(help: "Take each document's language from this JSON field (or Parquet column) instead of --lang.")
     var langField: String?
 
     @Option(help: "A keyword list (one keyword per line, # comments) instead of MMedKit's bundled list; needs --lang.")
@@ -48,10 +50,10 @@ struct CorpusFilter: ParsableCommand {
     @Option(help: "Override the DENS threshold (keyword characters per character of text).")
     var minDensity: Double?
 
-    @Option(help: "JSON field holding the text.")
+    @Option(help: "JSON field (or Parquet column) holding the text.")
     var textField: String = "text"
 
-    @Option(help: "JSON field holding a document id, copied into the attributes.")
+    @Option(help: "JSON field (or Parquet column) holding a document id, copied into the attributes.")
     var idField: String = "id"
 
     @Option(help: "Worker threads scoring units (the default is the number of cores).")
@@ -69,7 +71,7 @@ struct CorpusFilter: ParsableCommand {
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
-    @Flag(help: "Exit 0 even when some compressed inputs were corrupt and had to be quarantined.")
+    @Flag(help: "Exit 0 even when some inputs (corrupt compressed or Parquet files) had to be quarantined.")
     var allowPartial = false
 
     func validate() throws {
