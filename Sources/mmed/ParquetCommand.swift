@@ -4,6 +4,7 @@ import Foundation
 import MMedCorpus
 import MMedIO
 import Parquet
+import Synchronization
 
 struct ParquetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -238,7 +239,10 @@ struct ParquetVerify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Decode every page of the selected columns: checks a file end to end and reports decoded bytes and speed.",
-        discussion: "Single-threaded. Exit status 1 if any file fails; each failure names the file, row group, column and page."
+        discussion: """
+        Single-threaded unless --threads is given (then row groups are decoded in parallel). Exit status 1 if any \
+        file fails; each failure names the file, row group, column and page.
+        """
     )
 
     @Argument(help: "Parquet files.")
@@ -247,39 +251,84 @@ struct ParquetVerify: ParsableCommand {
     @Option(help: "Comma-separated columns (default: every flat column).")
     var columns: String?
 
+    @Option(help: "Threads decoding row groups in parallel.")
+    var threads: Int = 1
+
     @Flag(help: "Write one JSON object per file.")
     var json = false
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// Totals of one file, added to by the decoding threads.
+    struct Totals {
+        var values = 0, nulls = 0, pages = 0, decoded = 0
+        var failure: String?
+    }
 
     func run() throws {
         var failures = 0
         for path in files {
             let started = DispatchTime.now()
+            let cpuStarted = cpuSeconds()
             do {
                 let file = try ParquetFile(path: path)
                 let selected = try file.columns(named: columnList(columns))
-                var values = 0, nulls = 0, pages = 0, decoded = 0
                 var stored: Int64 = 0
-                for group in 0..<file.rowGroupCount {
-                    for column in selected {
-                        let reader = try file.columnReader(rowGroup: group, column: column)
-                        stored += reader.chunkEnd - reader.chunkStart
-                        while let page = try reader.nextPage() {
-                            pages += 1
-                            values += page.values.count
-                            nulls += page.nullCount
-                            decoded += page.values.decodedByteCount
+                for group in file.metadata.rowGroups {
+                    for column in selected { stored += group.columns[column.index].metaData?.totalCompressedSize ?? 0 }
+                }
+                let totalStored = stored
+                let totals = Mutex(Totals())
+                let done = Atomic<Int64>(0)
+                let status = StatusLine(enabled: !json && standardErrorIsTerminal) {
+                    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+                    let read = Double(done.load(ordering: .relaxed))
+                    let eta = read > 0 ? elapsed * (Double(totalStored) - read) / read : 0
+                    return "verify: \(formatBytes(read)) / \(formatBytes(Double(totalStored))) stored, \(formatBytes(read / max(elapsed, 1e-9)))/s, ETA \(formatDuration(eta))"
+                }
+                let next = Atomic<Int>(0)
+                DispatchQueue.concurrentPerform(iterations: min(threads, max(1, file.rowGroupCount))) { _ in
+                    while true {
+                        let group = next.add(1, ordering: .relaxed).oldValue
+                        guard group < file.rowGroupCount, totals.withLock({ $0.failure == nil }) else { return }
+                        var local = Totals()
+                        do {
+                            for column in selected {
+                                let reader = try file.columnReader(rowGroup: group, column: column)
+                                while let page = try reader.nextPage() {
+                                    local.pages += 1
+                                    local.values += page.values.count
+                                    local.nulls += page.nullCount
+                                    local.decoded += page.values.decodedByteCount
+                                    done.add(Int64(page.info.compressedSize), ordering: .relaxed)
+                                }
+                            }
+                        } catch {
+                            local.failure = "\(error)"
+                        }
+                        totals.withLock { totals in
+                            totals.values += local.values; totals.nulls += local.nulls
+                            totals.pages += local.pages; totals.decoded += local.decoded
+                            if totals.failure == nil { totals.failure = local.failure }
                         }
                     }
                 }
+                status.stop()
+                let result = totals.withLock { $0 }
+                if let failure = result.failure { throw VerifyFailure(message: failure) }
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+                let cpu = cpuSeconds() - cpuStarted
                 if json {
-                    let report: [String: Any] = ["file": path, "ok": true, "rows": file.rowCount, "columns": selected.map(\.name), "values": values,
-                                                 "nulls": nulls, "pages": pages, "decoded_bytes": decoded, "stored_bytes": stored, "seconds": seconds]
+                    let report: [String: Any] = ["file": path, "ok": true, "rows": file.rowCount, "columns": selected.map(\.name), "values": result.values,
+                                                 "nulls": result.nulls, "pages": result.pages, "decoded_bytes": result.decoded, "stored_bytes": stored,
+                                                 "seconds": seconds, "cpu_seconds": cpu, "threads": threads]
                     let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .withoutEscapingSlashes])
                     FileHandle.standardOutput.write(data + Data("\n".utf8))
                 } else {
-                    print("\(path): ok, \(file.rowCount) rows, \(selected.count) column(s), \(pages) pages, \(values) values, \(nulls) nulls, "
-                        + "\(formatBytes(Double(decoded))) decoded in \(String(format: "%.3f", seconds)) s (\(formatBytes(Double(decoded) / max(seconds, 1e-9)))/s)")
+                    print("\(path): ok, \(file.rowCount) rows, \(selected.count) column(s), \(result.pages) pages, \(result.values) values, \(result.nulls) nulls, "
+                        + "\(formatBytes(Double(result.decoded))) decoded in \(String(format: "%.3f", seconds)) s (\(formatBytes(Double(result.decoded) / max(seconds, 1e-9)))/s)")
                 }
             } catch {
                 failures += 1
@@ -293,4 +342,16 @@ struct ParquetVerify: ParsableCommand {
         }
         if failures > 0 { throw ExitCode(1) }
     }
+}
+
+struct VerifyFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// User + system CPU seconds of this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
 }

@@ -209,6 +209,17 @@ func readRows(_ directory: String) throws -> [[String: Any]] {
         #expect(report["num_rows"] as? Int == 3000 && report["num_row_groups"] as? Int == 8)
         result = try MMedCLI.run(["parquet", "cat", Self.corpus.parquet, "--columns", "nope"])
         #expect(result.status == 1 && result.standardError.contains("has no column \"nope\""))
+        // Row groups decoded on several threads add up to the same counts.
+        var counts: [String] = []
+        for threads in ["1", "3"] {
+            result = try MMedCLI.run(["parquet", "verify", "--json", "--threads", threads, Self.corpus.parquet])
+            #expect(result.status == 0, "\(result.standardError)")
+            var report = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as! [String: Any]
+            #expect(report["values"] as? Int == 9000 && report["rows"] as? Int == 3000)
+            for key in ["seconds", "cpu_seconds", "threads"] { report.removeValue(forKey: key) }
+            counts.append(String(decoding: try JSONSerialization.data(withJSONObject: report, options: .sortedKeys), as: UTF8.self))
+        }
+        #expect(counts[0] == counts[1])
         result = try MMedCLI.run(["parquet", "verify", Self.corpus.parquet, directory + "/missing.parquet"])
         #expect(result.status == 1)
         #expect(result.standardOutput.contains("corpus.parquet: ok, 3000 rows"))
