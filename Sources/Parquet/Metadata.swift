@@ -1,67 +1,63 @@
 // The parts of Parquet's Thrift metadata (parquet.thrift) that a reader needs. Enumerations are kept as raw
 // values wrapped in small structs, so that a value this reader does not know is still shown, not rejected.
 
-public struct PhysicalType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+/// A Thrift enumeration: its raw value, and the names of the values parquet.thrift defines, by raw value.
+public protocol ThriftEnumeration: RawRepresentable, Hashable, Sendable, CustomStringConvertible where RawValue == Int32 {
+    static var names: [String] { get }
+}
+
+extension ThriftEnumeration {
+    public var description: String { Self.names.element(rawValue) ?? "\(Self.self)(\(rawValue))" }
+}
+
+public struct PhysicalType: ThriftEnumeration {
     public var rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
     public static let boolean = Self(rawValue: 0), int32 = Self(rawValue: 1), int64 = Self(rawValue: 2), int96 = Self(rawValue: 3)
     public static let float = Self(rawValue: 4), double = Self(rawValue: 5), byteArray = Self(rawValue: 6), fixedLenByteArray = Self(rawValue: 7)
-    public var description: String {
-        ["BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"].element(rawValue) ?? "TYPE(\(rawValue))"
-    }
+    public static let names = ["BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"]
 }
 
-public struct Repetition: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct Repetition: ThriftEnumeration {
     public var rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
     public static let required = Self(rawValue: 0), optional = Self(rawValue: 1), repeated = Self(rawValue: 2)
-    public var description: String { ["REQUIRED", "OPTIONAL", "REPEATED"].element(rawValue) ?? "REPETITION(\(rawValue))" }
+    public static let names = ["REQUIRED", "OPTIONAL", "REPEATED"]
 }
 
-public struct Codec: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct Codec: ThriftEnumeration {
     public var rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
     public static let uncompressed = Self(rawValue: 0), snappy = Self(rawValue: 1), gzip = Self(rawValue: 2), lzo = Self(rawValue: 3)
     public static let brotli = Self(rawValue: 4), lz4 = Self(rawValue: 5), zstd = Self(rawValue: 6), lz4Raw = Self(rawValue: 7)
-    public var description: String {
-        ["UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"].element(rawValue) ?? "CODEC(\(rawValue))"
-    }
+    public static let names = ["UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"]
 }
 
-public struct Encoding: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct Encoding: ThriftEnumeration {
     public var rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
     public static let plain = Self(rawValue: 0), plainDictionary = Self(rawValue: 2), rle = Self(rawValue: 3), bitPacked = Self(rawValue: 4)
     public static let deltaBinaryPacked = Self(rawValue: 5), deltaLengthByteArray = Self(rawValue: 6), deltaByteArray = Self(rawValue: 7)
     public static let rleDictionary = Self(rawValue: 8), byteStreamSplit = Self(rawValue: 9)
-    public var description: String {
-        ["PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED", "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY",
-         "DELTA_BYTE_ARRAY", "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"].element(rawValue) ?? "ENCODING(\(rawValue))"
-    }
+    public static let names = ["PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED", "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY", "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"]
 }
 
-public struct PageType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct PageType: ThriftEnumeration {
     public var rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
     public static let dataPage = Self(rawValue: 0), indexPage = Self(rawValue: 1), dictionaryPage = Self(rawValue: 2), dataPageV2 = Self(rawValue: 3)
-    public var description: String {
-        ["DATA_PAGE", "INDEX_PAGE", "DICTIONARY_PAGE", "DATA_PAGE_V2"].element(rawValue) ?? "PAGE(\(rawValue))"
-    }
+    public static let names = ["DATA_PAGE", "INDEX_PAGE", "DICTIONARY_PAGE", "DATA_PAGE_V2"]
 }
 
 /// The legacy annotation of a column (`ConvertedType`).
-public struct ConvertedType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct ConvertedType: ThriftEnumeration {
     public var rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
     public static let utf8 = Self(rawValue: 0), map = Self(rawValue: 1), mapKeyValue = Self(rawValue: 2), list = Self(rawValue: 3)
     public static let enumeration = Self(rawValue: 4), decimal = Self(rawValue: 5), date = Self(rawValue: 6)
     public static let uint8 = Self(rawValue: 11), uint16 = Self(rawValue: 12), uint32 = Self(rawValue: 13), uint64 = Self(rawValue: 14)
     public static let json = Self(rawValue: 19)
-    public var description: String {
-        ["UTF8", "MAP", "MAP_KEY_VALUE", "LIST", "ENUM", "DECIMAL", "DATE", "TIME_MILLIS", "TIME_MICROS", "TIMESTAMP_MILLIS",
-         "TIMESTAMP_MICROS", "UINT_8", "UINT_16", "UINT_32", "UINT_64", "INT_8", "INT_16", "INT_32", "INT_64", "JSON", "BSON",
-         "INTERVAL"].element(rawValue) ?? "CONVERTED(\(rawValue))"
-    }
+    public static let names = ["UTF8", "MAP", "MAP_KEY_VALUE", "LIST", "ENUM", "DECIMAL", "DATE", "TIME_MILLIS", "TIME_MICROS", "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS", "UINT_8", "UINT_16", "UINT_32", "UINT_64", "INT_8", "INT_16", "INT_32", "INT_64", "JSON", "BSON", "INTERVAL"]
 }
 
 /// The modern annotation of a column (`LogicalType`), reduced to what a reader acts on.

@@ -142,20 +142,21 @@ struct ThriftReader {
         for _ in 0..<n { try element(&self) }
     }
 
-    mutating func i32List(_ type: WireType, field: Int16) throws -> [Int32] {
+    /// Reads a list whose elements `element` decodes, given their wire type.
+    mutating func list<T>(_ type: WireType, field: Int16, _ element: (inout ThriftReader, WireType) throws -> T) throws -> [T] {
         let (n, elementType) = try listHeader(type, field: field)
-        var values: [Int32] = []
+        var values: [T] = []
         values.reserveCapacity(n)
-        for _ in 0..<n { values.append(try i32(elementType, field: field)) }
+        for _ in 0..<n { values.append(try element(&self, elementType)) }
         return values
     }
 
+    mutating func i32List(_ type: WireType, field: Int16) throws -> [Int32] {
+        try list(type, field: field) { r, elementType in try r.i32(elementType, field: field) }
+    }
+
     mutating func stringList(_ type: WireType, field: Int16) throws -> [String] {
-        let (n, elementType) = try listHeader(type, field: field)
-        var values: [String] = []
-        values.reserveCapacity(n)
-        for _ in 0..<n { values.append(try string(elementType, field: field)) }
-        return values
+        try list(type, field: field) { r, elementType in try r.string(elementType, field: field) }
     }
 
     /// Skips a value of any type.

@@ -72,32 +72,30 @@ import Testing
         Self.expectError(path, kind: .badFooter, containing: ["footer length 2147483647 exceeds the file"])
     }
 
+    /// Damages the body of the first data page of `string2` in a PLAIN file of the given codec.
+    static func damageFirstPage(codec: String, _ damage: (inout [UInt8], _ body: Int, _ size: Int) -> Void) throws -> String {
+        let source = try OracleFiles.get().directory + "/matrix_\(codec)_v1_plain.parquet"
+        let page = try firstDataPage(source, column: "string2")
+        return try mutated(source, name: codec) { bytes in damage(&bytes, Int(page.offset) + page.headerSize, page.compressedSize) }
+    }
+
     @Test func corruptSnappyPage() throws {
-        let source = try OracleFiles.get().directory + "/matrix_snappy_v1_plain.parquet"
-        let page = try Self.firstDataPage(source, column: "string2")
-        let path = try Self.mutated(source, name: "snappy") { bytes in
-            let body = Int(page.offset) + page.headerSize
-            for i in 0..<min(64, page.compressedSize) { bytes[body + i] = 0xFF }
+        let path = try Self.damageFirstPage(codec: "snappy") { bytes, body, size in
+            for i in 0..<min(64, size) { bytes[body + i] = 0xFF }
         }
         Self.expectError(path, kind: .corruptPage, containing: ["row group 0", "column \"string2\"", "page 0", "Snappy"])
     }
 
     @Test func corruptZstdPage() throws {
-        let source = try OracleFiles.get().directory + "/matrix_zstd_v1_plain.parquet"
-        let page = try Self.firstDataPage(source, column: "string2")
-        let path = try Self.mutated(source, name: "zstd") { bytes in
-            let body = Int(page.offset) + page.headerSize
-            for i in 0..<min(16, page.compressedSize) { bytes[body + i] = UInt8(i) }
+        let path = try Self.damageFirstPage(codec: "zstd") { bytes, body, size in
+            for i in 0..<min(16, size) { bytes[body + i] = UInt8(i) }
         }
         Self.expectError(path, kind: .corruptPage, containing: ["row group 0", "column \"string2\"", "page 0", "ZSTD"])
     }
 
     @Test func corruptGzipPage() throws {
-        let source = try OracleFiles.get().directory + "/matrix_gzip_v1_plain.parquet"
-        let page = try Self.firstDataPage(source, column: "string2")
-        let path = try Self.mutated(source, name: "gzip") { bytes in
-            let body = Int(page.offset) + page.headerSize
-            for i in 10..<min(40, page.compressedSize) { bytes[body + i] ^= 0x5A }
+        let path = try Self.damageFirstPage(codec: "gzip") { bytes, body, size in
+            for i in 10..<min(40, size) { bytes[body + i] ^= 0x5A }
         }
         Self.expectError(path, kind: .corruptPage, containing: ["row group 0", "column \"string2\"", "GZIP"])
     }
