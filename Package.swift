@@ -21,11 +21,12 @@ let package = Package(
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CLz4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlidec", providers: [.apt(["libbrotli-dev"])]),
 
         .target(name: "MMedIO", dependencies: ["CZstd", "CZlib", "MMedText"]),
         .target(name: "MMedText"),
         // A standalone Parquet reader: nothing MMed-specific, only the codecs' C libraries.
-        .target(name: "Parquet", dependencies: ["CZstd", "CZlib", "CSnappy", "CLz4", "CDeflate"]),
+        .target(name: "Parquet", dependencies: ["CZstd", "CZlib", "CSnappy", "CLz4", "CDeflate", "CBrotli"]),
         .target(
             name: "MMedCorpus",
             dependencies: ["MMedIO", "MMedText", "Parquet"],

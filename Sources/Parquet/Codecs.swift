@@ -1,3 +1,4 @@
+import CBrotli
 import CDeflate
 import CLz4
 import CSnappy
@@ -13,8 +14,8 @@ final class Decompressor {
 
     init(codec: Codec) throws {
         switch codec {
-        case .uncompressed, .snappy, .gzip, .zstd, .lz4Raw, .lz4: break
-        default: throw DecodeFailure("codec \(codec) is not supported (supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD, LZ4_RAW, LZ4)")
+        case .uncompressed, .snappy, .gzip, .zstd, .lz4Raw, .lz4, .brotli: break
+        default: throw DecodeFailure("codec \(codec) is not supported (supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD, LZ4_RAW, LZ4, BROTLI)")
         }
         self.codec = codec
     }
@@ -43,6 +44,12 @@ final class Decompressor {
             let n = try lz4Block(input, output)
             guard n == output.count else { throw DecodeFailure("LZ4_RAW page decompresses to \(n) bytes, its header says \(output.count)") }
         case .lz4: try hadoopLZ4(input, output)
+        case .brotli:
+            var produced = output.count
+            let result = BrotliDecoderDecompress(input.count, input.baseAddress?.assumingMemoryBound(to: UInt8.self), &produced,
+                                                 output.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            guard result == BROTLI_DECODER_RESULT_SUCCESS else { throw DecodeFailure("corrupt BROTLI data") }
+            guard produced == output.count else { throw DecodeFailure("BROTLI page decompresses to \(produced) bytes, its header says \(output.count)") }
         default: throw DecodeFailure("codec \(codec) is not supported")
         }
     }

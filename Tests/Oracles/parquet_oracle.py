@@ -399,7 +399,7 @@ def cases():
     """Yield dicts: name, table, options (pq.write_table keywords), notes; optional expect_error, golden_columns,
     check (called with the manifest entry; raises if pyarrow did not write what the case is about)."""
     matrix = matrix_table(2500)
-    for codec in ["none", "snappy", "gzip", "zstd", "lz4"]:
+    for codec in ["none", "snappy", "gzip", "zstd", "lz4", "brotli"]:
         for dpv in ["1.0", "2.0"]:
             for variant in ["dict", "plain", "delta"]:
                 opts = dict(PAGED, compression=codec, data_page_version=dpv)
