@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "MMedText", targets: ["MMedText"]),
         .library(name: "MMedCorpus", targets: ["MMedCorpus"]),
         .library(name: "Parquet", targets: ["Parquet"]),
+        .library(name: "MMedTokenizers", targets: ["MMedTokenizers"]),
+        .library(name: "MMedPretrain", targets: ["MMedPretrain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,10 +36,13 @@ let package = Package(
             // needs no resource bundle beside it.
             exclude: ["Resources"]
         ),
+        .target(name: "MMedTokenizers"),
+        // Token windows and shard writers; it takes a `Tokenizer` and reads corpora through MMedCorpus' inputs.
+        .target(name: "MMedPretrain", dependencies: ["MMedTokenizers", "MMedIO", "MMedCorpus", "Parquet"]),
         .executableTarget(
             name: "mmed",
             dependencies: [
-                "MMedIO", "MMedText", "MMedCorpus", "Parquet",
+                "MMedIO", "MMedText", "MMedCorpus", "Parquet", "MMedTokenizers", "MMedPretrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +56,8 @@ let package = Package(
         ),
         .testTarget(name: "ParquetTests", dependencies: ["Parquet"]),
         .testTarget(name: "MMedCLITests", dependencies: ["MMedIO", "Parquet"]),
+        .testTarget(name: "MMedTokenizersTests", dependencies: ["MMedTokenizers"]),
+        .testTarget(name: "MMedPretrainTests", dependencies: ["MMedPretrain", "MMedTokenizers", "MMedIO"]),
     ],
     swiftLanguageModes: [.v6]
 )

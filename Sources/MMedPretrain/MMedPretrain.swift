@@ -1,0 +1,1 @@
+// Token windows and shard writers (see WindowPlan.swift, MegatronWriter.swift).
