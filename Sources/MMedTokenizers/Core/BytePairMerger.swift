@@ -67,6 +67,7 @@ struct BytePairMerger {
 
     mutating func appendSymbol(_ symbol: MergeSymbol) { symbols.append(symbol) }
     mutating func resetSymbols() { symbols.removeAll(keepingCapacity: true) }
+    mutating func extendLastSymbol(to end: Int32) { symbols[symbols.count - 1].end = end }
 
     /// Merges the symbols set before and appends the result's ids to `output`.
     mutating func mergeSymbols<R: MergeRule>(_ word: UnsafeBufferPointer<UInt8>, rule: R, into output: inout [Int32]) {
