@@ -8,6 +8,10 @@ public final class TiktokenTokenizer: Tokenizer {
     let table: TokenTable
     let pattern: SplitPattern
     let byteIDs: [UInt32]
+    /// tiktoken merges two symbols when their concatenation is a token, whose rank is its id. Every such pair is
+    /// listed here once at load (each token under each split into two tokens), so merging looks up a pair of ids
+    /// instead of hashing byte strings.
+    let pairs: PairTable
     let specialNames: [String]
     let firstSpecialID: Int
     public let specialTokens: SpecialTokenIDs
@@ -75,6 +79,23 @@ public final class TiktokenTokenizer: Tokenizer {
             byteIDs[byte] = UInt32(id)
         }
         self.byteIDs = byteIDs
+        pairs = TiktokenTokenizer.pairsOfConcatenation(table)
+    }
+
+    static func pairsOfConcatenation(_ table: TokenTable) -> PairTable {
+        var pairs = PairTable(count: table.count * 3)
+        table.storage.withUnsafeBufferPointer { all in
+            for id in 0..<table.count {
+                let start = Int(table.offsets[id]), end = Int(table.offsets[id + 1])
+                guard end - start >= 2 else { continue }
+                for split in (start + 1)..<end {
+                    guard let left = table.lookup(UnsafeBufferPointer(rebasing: all[start..<split])),
+                          let right = table.lookup(UnsafeBufferPointer(rebasing: all[split..<end])) else { continue }
+                    pairs.insert(left: UInt32(left), right: UInt32(right), rank: UInt32(id), merged: UInt32(id))
+                }
+            }
+        }
+        return pairs
     }
 
     public func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] {
@@ -89,7 +110,6 @@ public final class TiktokenTokenizer: Tokenizer {
     /// Encodes UTF-8 bytes as ordinary text (no special tokens), appending to `output`.
     func encodeOrdinary(_ bytes: UnsafeBufferPointer<UInt8>, into output: inout [Int32]) {
         var merger = BytePairMerger()
-        let rule = MergeByConcatenation(table: table)
         let table = self.table
         byteIDs.withUnsafeBufferPointer { byteIDs in
             pattern.forEachPiece(bytes) { start, end in
@@ -97,7 +117,7 @@ public final class TiktokenTokenizer: Tokenizer {
                 if let id = table.lookup(piece) {
                     output.append(id)
                 } else {
-                    merger.mergeBytes(piece, byteIDs: byteIDs, rule: rule, into: &output)
+                    merger.mergeBytes(piece, byteIDs: byteIDs, pairs: pairs, into: &output)
                 }
             }
         }

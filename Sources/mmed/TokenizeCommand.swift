@@ -158,6 +158,7 @@ struct TokenizeCount: ParsableCommand {
         let bytes = documents.reduce(0) { $0 + $1.utf8.count }
         let workers = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let addSpecial = !noSpecial
+        let cpuStart = processCPUSeconds()
         let encodeStart = DispatchTime.now()
         let totals = UnsafeMutableBufferPointer<Int>.allocate(capacity: workers)
         totals.initialize(repeating: 0)
@@ -175,13 +176,22 @@ struct TokenizeCount: ParsableCommand {
             slots[worker] = count
         }
         let encodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - encodeStart.uptimeNanoseconds) / 1e9
+        let cpuSeconds = processCPUSeconds() - cpuStart
         let tokens = totals.reduce(0, +)
         if json {
-            print("{\"documents\": \(documents.count), \"bytes\": \(bytes), \"tokens\": \(tokens), \"load_seconds\": \(loadSeconds), \"encode_seconds\": \(encodeSeconds), \"threads\": \(workers)}")
+            print("{\"documents\": \(documents.count), \"bytes\": \(bytes), \"tokens\": \(tokens), \"load_seconds\": \(loadSeconds), \"encode_seconds\": \(encodeSeconds), \"encode_cpu_seconds\": \(cpuSeconds), \"threads\": \(workers)}")
         } else {
             print("documents \(documents.count)  bytes \(bytes)  tokens \(tokens)")
-            print(String(format: "load %.1f ms  encode %.3f s  %.1f MB/s (%d threads)", loadSeconds * 1000, encodeSeconds,
-                         Double(bytes) / 1e6 / max(encodeSeconds, 1e-9), workers))
+            print(String(format: "load %.1f ms  encode %.3f s  %.1f MB/s (%d threads; CPU %.3f s, %.1f MB/s per CPU second)", loadSeconds * 1000,
+                         encodeSeconds, Double(bytes) / 1e6 / max(encodeSeconds, 1e-9), workers, cpuSeconds,
+                         Double(bytes) / 1e6 / max(cpuSeconds, 1e-9)))
         }
     }
+}
+
+/// CPU time of this process so far (user + system), in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }

@@ -5,180 +5,189 @@ struct MergeSymbol {
     var end: Int32
 }
 
-/// How two adjacent symbols merge: the merge's rank (lower merges first) and the resulting id, or nil.
-protocol MergeRule {
-    func merge(_ left: MergeSymbol, _ right: MergeSymbol, _ word: UnsafeBufferPointer<UInt8>) -> (rank: UInt32, merged: UInt32)?
-}
-
-/// tiktoken's rule: two symbols merge when their concatenated bytes are a token; the token's rank is its id.
-struct MergeByConcatenation: MergeRule {
-    let table: TokenTable
-    @inline(__always)
-    func merge(_ left: MergeSymbol, _ right: MergeSymbol, _ word: UnsafeBufferPointer<UInt8>) -> (rank: UInt32, merged: UInt32)? {
-        let bytes = UnsafeBufferPointer(rebasing: word[Int(left.start)..<Int(right.end)])
-        guard let id = table.lookup(bytes) else { return nil }
-        return (UInt32(id), UInt32(id))
-    }
-}
-
-/// The rule of BPE models that list their merges (tokenizer.json): the pair of ids must be listed.
-struct MergeByPairList: MergeRule {
-    let pairs: PairTable
-    @inline(__always)
-    func merge(_ left: MergeSymbol, _ right: MergeSymbol, _ word: UnsafeBufferPointer<UInt8>) -> (rank: UInt32, merged: UInt32)? {
-        pairs.lookup(left: left.id, right: right.id)
-    }
-}
-
-/// Applies BPE merges to a word, lowest rank first and leftmost among equal ranks (as tiktoken and HF tokenizers
-/// both do). Short words use a scan of the pair ranks, long ones a heap over a linked list, so a word of n
-/// symbols costs O(n log n) however long it is. The buffers are reused across words.
-struct BytePairMerger {
-    private var symbols: [MergeSymbol] = []
-    private var ranks: [UInt32] = []
-    private var previous: [Int32] = []
-    private var next: [Int32] = []
-    private var heap: [UInt64] = []
+/// Applies BPE merges to a word: the listed pair with the lowest rank first, the leftmost among equal ranks (as
+/// tiktoken and HF tokenizers both do). Short words scan their pair ranks; long ones use a heap over a linked list,
+/// so a word of n symbols costs O(n log n) however long it is. Storage is manual and reused across words: the
+/// merge loop is the tokenizer's hottest code.
+struct BytePairMerger: ~Copyable {
+    private var capacity = 0
+    private var count = 0
+    private var ids: UnsafeMutablePointer<UInt32>
+    private var ranks: UnsafeMutablePointer<UInt32>
+    private var previous: UnsafeMutablePointer<Int32>
+    private var next: UnsafeMutablePointer<Int32>
+    private var heap: UnsafeMutablePointer<UInt64>
+    private var heapCount = 0
 
     /// Words with more symbols than this use the heap.
-    static let heapThreshold = 40
+    static let heapThreshold = 24
 
     init() {
-        symbols.reserveCapacity(64)
-        ranks.reserveCapacity(64)
+        capacity = 256
+        ids = .allocate(capacity: capacity)
+        ranks = .allocate(capacity: capacity)
+        previous = .allocate(capacity: capacity)
+        next = .allocate(capacity: capacity)
+        heap = .allocate(capacity: capacity * 3)
     }
 
-    /// Merges the word whose initial symbols are the word's bytes, each byte's id from `byteIDs`, and appends the
-    /// resulting ids to `output`.
-    mutating func mergeBytes<R: MergeRule>(_ word: UnsafeBufferPointer<UInt8>, byteIDs: UnsafeBufferPointer<UInt32>,
-                                           rule: R, into output: inout [Int32]) {
-        symbols.removeAll(keepingCapacity: true)
-        for index in 0..<word.count {
-            symbols.append(MergeSymbol(id: byteIDs[Int(word[index])], start: Int32(index), end: Int32(index + 1)))
+    deinit {
+        ids.deallocate(); ranks.deallocate(); previous.deallocate(); next.deallocate(); heap.deallocate()
+    }
+
+    private mutating func reserve(_ needed: Int) {
+        guard needed > capacity else { return }
+        var newCapacity = capacity
+        while newCapacity < needed { newCapacity *= 2 }
+        func grow<T>(_ pointer: inout UnsafeMutablePointer<T>, _ size: Int) {
+            let fresh = UnsafeMutablePointer<T>.allocate(capacity: size)
+            fresh.update(from: pointer, count: count)
+            pointer.deallocate()
+            pointer = fresh
         }
-        mergeSymbols(word, rule: rule, into: &output)
+        grow(&ids, newCapacity)
+        grow(&ranks, newCapacity)
+        grow(&previous, newCapacity)
+        grow(&next, newCapacity)
+        heap.deallocate()
+        heap = .allocate(capacity: newCapacity * 3)
+        capacity = newCapacity
     }
 
-    /// Sets the initial symbols (for models whose initial symbols are characters), then call `mergeSymbols`.
-    mutating func setSymbols(_ initial: [MergeSymbol]) {
-        symbols.removeAll(keepingCapacity: true)
-        symbols.append(contentsOf: initial)
+    mutating func resetSymbols() { count = 0 }
+
+    @inline(__always)
+    mutating func appendSymbol(_ id: UInt32) {
+        if count == capacity { reserve(count + 1) }
+        ids[count] = id
+        count += 1
     }
 
-    mutating func appendSymbol(_ symbol: MergeSymbol) { symbols.append(symbol) }
-    mutating func resetSymbols() { symbols.removeAll(keepingCapacity: true) }
-    mutating func extendLastSymbol(to end: Int32) { symbols[symbols.count - 1].end = end }
+    /// Merges a word whose initial symbols are its bytes, each byte's id from `byteIDs`; appends the result.
+    @inline(__always)
+    mutating func mergeBytes(_ word: UnsafeBufferPointer<UInt8>, byteIDs: UnsafeBufferPointer<UInt32>, pairs: PairTable,
+                             into output: inout [Int32]) {
+        count = 0
+        reserve(word.count)
+        for index in 0..<word.count { ids[index] = byteIDs[Int(word[index])] }
+        count = word.count
+        mergeSymbols(pairs: pairs, into: &output)
+    }
 
-    /// Merges the symbols set before and appends the result's ids to `output`.
-    mutating func mergeSymbols<R: MergeRule>(_ word: UnsafeBufferPointer<UInt8>, rule: R, into output: inout [Int32]) {
-        if symbols.count <= BytePairMerger.heapThreshold {
-            mergeByScanning(word, rule: rule)
-            for symbol in symbols { output.append(Int32(bitPattern: symbol.id)) }
+    /// Merges the symbols appended since `resetSymbols` and appends the resulting ids to `output`.
+    mutating func mergeSymbols(pairs: PairTable, into output: inout [Int32]) {
+        if count <= BytePairMerger.heapThreshold {
+            mergeByScanning(pairs)
+            for index in 0..<count { output.append(Int32(bitPattern: ids[index])) }
         } else {
-            mergeWithHeap(word, rule: rule, into: &output)
+            mergeWithHeap(pairs, into: &output)
         }
     }
 
-    private mutating func mergeByScanning<R: MergeRule>(_ word: UnsafeBufferPointer<UInt8>, rule: R) {
+    private mutating func mergeByScanning(_ pairs: PairTable) {
+        guard count > 1 else { return }
         let none = UInt32.max
-        ranks.removeAll(keepingCapacity: true)
-        guard symbols.count > 1 else { return }
-        for index in 0..<(symbols.count - 1) {
-            ranks.append(rule.merge(symbols[index], symbols[index + 1], word)?.rank ?? none)
-        }
-        let remaining = symbols.withUnsafeMutableBufferPointer { symbols in
-            ranks.withUnsafeMutableBufferPointer { ranks in
-                var count = symbols.count
-                while count > 1 {
-                    var best = none, at = -1
-                    for index in 0..<(count - 1) where ranks[index] < best { best = ranks[index]; at = index }
-                    if at < 0 { break }
-                    // The merged id: for both rules it is determined by the pair; ask the rule again.
-                    let result = rule.merge(symbols[at], symbols[at + 1], word)!
-                    symbols[at] = MergeSymbol(id: result.merged, start: symbols[at].start, end: symbols[at + 1].end)
-                    // Remove symbol at + 1 and its rank.
-                    var index = at + 1
-                    while index < count - 1 {
-                        symbols[index] = symbols[index + 1]
-                        if index + 1 < count - 1 { ranks[index] = ranks[index + 1] }
-                        index += 1
-                    }
-                    count -= 1
-                    if at + 1 < count { ranks[at] = rule.merge(symbols[at], symbols[at + 1], word)?.rank ?? none }
-                    if at > 0 { ranks[at - 1] = rule.merge(symbols[at - 1], symbols[at], word)?.rank ?? none }
+        pairs.withLookup { lookup in
+            for index in 0..<(count - 1) { ranks[index] = lookup(ids[index], ids[index + 1])?.rank ?? none }
+            while count > 1 {
+                var best = none, at = -1
+                for index in 0..<(count - 1) where ranks[index] < best { best = ranks[index]; at = index }
+                if at < 0 { break }
+                ids[at] = lookup(ids[at], ids[at + 1])!.merged
+                // Remove symbol at + 1 (and the rank of the pair it started).
+                if at + 2 < count {
+                    (ids + at + 1).update(from: ids + at + 2, count: count - at - 2)
+                    (ranks + at + 1).update(from: ranks + at + 2, count: count - at - 2)
                 }
-                return count
+                count -= 1
+                if at + 1 < count { ranks[at] = lookup(ids[at], ids[at + 1])?.rank ?? none }
+                if at > 0 { ranks[at - 1] = lookup(ids[at - 1], ids[at])?.rank ?? none }
             }
         }
-        symbols.removeLast(symbols.count - remaining)
     }
 
-    private mutating func mergeWithHeap<R: MergeRule>(_ word: UnsafeBufferPointer<UInt8>, rule: R, into output: inout [Int32]) {
-        let count = symbols.count
-        previous.removeAll(keepingCapacity: true)
-        next.removeAll(keepingCapacity: true)
-        heap.removeAll(keepingCapacity: true)
+    private mutating func mergeWithHeap(_ pairs: PairTable, into output: inout [Int32]) {
+        let count = self.count
+        let ids = self.ids, previous = self.previous, next = self.next
+        // `previous[i] == -2` marks a symbol merged into its left neighbour.
         for index in 0..<count {
-            previous.append(Int32(index - 1))
-            next.append(index + 1 < count ? Int32(index + 1) : -1)
+            previous[index] = Int32(index - 1)
+            next[index] = index + 1 < count ? Int32(index + 1) : -1
         }
-        for index in 0..<(count - 1) {
-            if let result = rule.merge(symbols[index], symbols[index + 1], word) {
-                heapPush(UInt64(result.rank) << 32 | UInt64(index))
+        heapCount = 0
+        pairs.withLookup { lookup in
+            for index in 0..<(count - 1) {
+                if let result = lookup(ids[index], ids[index + 1]) { heap[heapCount] = UInt64(result.rank) << 32 | UInt64(index); heapCount += 1 }
             }
-        }
-        var alive = [Bool](repeating: true, count: count)
-        while let top = heapPop() {
-            let rank = UInt32(top >> 32), position = Int(top & 0xFFFF_FFFF)
-            guard alive[position] else { continue }
-            let right = Int(next[position])
-            guard right >= 0, let result = rule.merge(symbols[position], symbols[right], word), result.rank == rank else { continue }
-            symbols[position] = MergeSymbol(id: result.merged, start: symbols[position].start, end: symbols[right].end)
-            alive[right] = false
-            let afterRight = next[right]
-            next[position] = afterRight
-            if afterRight >= 0 { previous[Int(afterRight)] = Int32(position) }
-            if afterRight >= 0, let merge = rule.merge(symbols[position], symbols[Int(afterRight)], word) {
-                heapPush(UInt64(merge.rank) << 32 | UInt64(position))
-            }
-            let left = Int(previous[position])
-            if left >= 0, let merge = rule.merge(symbols[left], symbols[position], word) {
-                heapPush(UInt64(merge.rank) << 32 | UInt64(left))
+            heapify()
+            while heapCount > 0 {
+                let top = heapPop()
+                let rank = UInt32(top >> 32), position = Int(top & 0xFFFF_FFFF)
+                guard previous[position] != -2 else { continue }
+                let right = Int(next[position])
+                guard right >= 0, let result = lookup(ids[position], ids[right]), result.rank == rank else { continue }
+                ids[position] = result.merged
+                previous[right] = -2
+                let afterRight = next[right]
+                next[position] = afterRight
+                if afterRight >= 0 {
+                    previous[Int(afterRight)] = Int32(position)
+                    if let merge = lookup(ids[position], ids[Int(afterRight)]) { heapPush(UInt64(merge.rank) << 32 | UInt64(position)) }
+                }
+                let left = Int(previous[position])
+                if left >= 0, let merge = lookup(ids[left], ids[position]) { heapPush(UInt64(merge.rank) << 32 | UInt64(left)) }
             }
         }
         var index = 0
-        while index >= 0 && index < count {
-            output.append(Int32(bitPattern: symbols[index].id))
+        while index >= 0 {
+            output.append(Int32(bitPattern: ids[index]))
             index = Int(next[index])
         }
     }
 
-    private mutating func heapPush(_ value: UInt64) {
-        heap.append(value)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child] < heap[parent] else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
+    private mutating func heapify() {
+        guard heapCount > 1 else { return }
+        var parent = heapCount / 2 - 1
+        while parent >= 0 { siftDown(parent); parent -= 1 }
     }
 
-    private mutating func heapPop() -> UInt64? {
-        guard let last = heap.popLast() else { return nil }
-        guard !heap.isEmpty else { return last }
-        let top = heap[0]
-        heap[0] = last
-        var parent = 0
-        let count = heap.count
+    @inline(__always)
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        let value = heap[parent]
         while true {
             let left = 2 * parent + 1
-            guard left < count else { break }
+            guard left < heapCount else { break }
             var smallest = left
-            if left + 1 < count, heap[left + 1] < heap[left] { smallest = left + 1 }
-            guard heap[smallest] < heap[parent] else { break }
-            heap.swapAt(smallest, parent)
+            if left + 1 < heapCount, heap[left + 1] < heap[left] { smallest = left + 1 }
+            guard heap[smallest] < value else { break }
+            heap[parent] = heap[smallest]
             parent = smallest
+        }
+        heap[parent] = value
+    }
+
+    @inline(__always)
+    private mutating func heapPush(_ value: UInt64) {
+        // A pair is pushed at most once per merge, and merges are fewer than symbols: 3 × capacity never overflows.
+        var child = heapCount
+        heapCount += 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard value < heap[parent] else { break }
+            heap[child] = heap[parent]
+            child = parent
+        }
+        heap[child] = value
+    }
+
+    @inline(__always)
+    private mutating func heapPop() -> UInt64 {
+        let top = heap[0]
+        heapCount -= 1
+        if heapCount > 0 {
+            heap[0] = heap[heapCount]
+            siftDown(0)
         }
         return top
     }

@@ -142,6 +142,29 @@ struct PairTable: Sendable {
         values[slot] = UInt64(rank) << 32 | UInt64(merged)
     }
 
+    /// Runs `body` with a lookup function that reads the table through raw pointers (no per-call array access).
+    @inline(__always)
+    func withLookup<R>(_ body: ((UInt32, UInt32) -> (rank: UInt32, merged: UInt32)?) -> R) -> R {
+        keys.withUnsafeBufferPointer { keys in
+            values.withUnsafeBufferPointer { values in
+                let mask = self.mask
+                return body { left, right in
+                    let key = UInt64(left) << 32 | UInt64(right)
+                    var slot = PairTable.slot(key, mask)
+                    while true {
+                        let stored = keys[slot]
+                        if stored == key {
+                            let value = values[slot]
+                            return (UInt32(value >> 32), UInt32(truncatingIfNeeded: value))
+                        }
+                        if stored == PairTable.empty { return nil }
+                        slot = (slot + 1) & mask
+                    }
+                }
+            }
+        }
+    }
+
     @inline(__always)
     func lookup(left: UInt32, right: UInt32) -> (rank: UInt32, merged: UInt32)? {
         let key = UInt64(left) << 32 | UInt64(right)

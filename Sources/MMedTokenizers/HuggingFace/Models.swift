@@ -94,15 +94,14 @@ struct BPEModel: Sendable {
     func encode(_ word: UnsafeBufferPointer<UInt8>, merger: inout BytePairMerger, into output: inout [Int32]) {
         if word.isEmpty { return }
         if ignoreMerges, let id = vocabulary.table.lookup(word) { output.append(id); return }
-        let rule = MergeByPairList(pairs: pairs)
         merger.resetSymbols()
         if vocabulary.byteLevel && continuingSubwordPrefix == nil && endOfWordSuffix == nil {
             var complete = true
             for index in 0..<word.count {
                 guard let id = byteTokenIDs[Int(word[index])] else { complete = false; break }
-                merger.appendSymbol(MergeSymbol(id: id, start: Int32(index), end: Int32(index + 1)))
+                merger.appendSymbol(id)
             }
-            if complete { merger.mergeSymbols(word, rule: rule, into: &output); return }
+            if complete { merger.mergeSymbols(pairs: pairs, into: &output); return }
             merger.resetSymbols()
         }
         // Characters as initial symbols, with prefix/suffix, byte fallback and unknown handling as HF does.
@@ -117,27 +116,23 @@ struct BPEModel: Sendable {
             scratch.append(contentsOf: UnsafeBufferPointer(rebasing: word[index..<end]))
             if end == word.count, let suffix = endOfWordSuffix { scratch.append(contentsOf: suffix) }
             if let id = vocabulary.table.lookup(scratch) {
-                merger.appendSymbol(MergeSymbol(id: UInt32(id), start: Int32(index), end: Int32(end)))
+                merger.appendSymbol(UInt32(id))
                 lastWasUnknown = false
             } else if byteFallback, (index..<end).allSatisfy({ byteTokenIDs[Int(word[$0])] != nil }) {
                 for byteIndex in index..<end {
-                    merger.appendSymbol(MergeSymbol(id: byteTokenIDs[Int(word[byteIndex])]!, start: Int32(byteIndex), end: Int32(byteIndex + 1)))
+                    merger.appendSymbol(byteTokenIDs[Int(word[byteIndex])]!)
                 }
                 lastWasUnknown = false
             } else if let unknownID {
-                if fuseUnknown, lastWasUnknown {
-                    // Extend the previous unknown symbol.
-                    merger.extendLastSymbol(to: Int32(end))
-                } else {
-                    merger.appendSymbol(MergeSymbol(id: unknownID, start: Int32(index), end: Int32(end)))
-                }
+                // With fuse_unk, a run of unknown characters is one unknown symbol.
+                if !(fuseUnknown && lastWasUnknown) { merger.appendSymbol(unknownID) }
                 lastWasUnknown = true
             } else {
                 lastWasUnknown = false  // HF drops a character it cannot represent at all.
             }
             index = end
         }
-        merger.mergeSymbols(word, rule: rule, into: &output)
+        merger.mergeSymbols(pairs: pairs, into: &output)
     }
 }
 
