@@ -32,14 +32,13 @@ public final class HuggingFaceTokenizer: Tokenizer {
     /// without it (such as the one in ../shared/data) tokenize a few words differently from Meta's tiktoken model,
     /// exactly as HF `tokenizers` does with them; `true` restores Meta's tokenization.
     public init(json bytes: [UInt8], file: String, ignoreMerges: Bool? = nil) throws {
-        let root: JSONObject
+        let document: JSONValue
         do {
-            root = try JSONObject(try JSONSerialization.jsonObject(with: Data(bytes)), path: "$", file: file)
-        } catch let error as TokenizerError {
-            throw error
+            document = try JSONValue.parse(bytes)
         } catch {
-            throw TokenizerError(.malformed, file: file, "not valid JSON: \(error.localizedDescription)")
+            throw TokenizerError(.malformed, file: file, "not valid JSON at byte offset \(error.offset): \(error.message)")
         }
+        let root = try JSONObject(document, path: "$", file: file)
         normalizer = try root.optionalObject("normalizer").map(Normalizer.init)
         preTokenizer = try root.optionalObject("pre_tokenizer").map(PreTokenizer.init)
         let modelJSON = try root.object("model")
@@ -50,7 +49,7 @@ public final class HuggingFaceTokenizer: Tokenizer {
         case "WordPiece": model = .wordPiece(try WordPieceModel(modelJSON))
         default: throw modelJSON.unsupported("the model \"\(modelType)\"")
         }
-        addedTokens = try AddedTokens(try root.objects("added_tokens"))
+        addedTokens = try AddedTokens(try root.objects("added_tokens"), normalizer: normalizer)
         let vocabulary = model.vocabulary
         let added = addedTokens
         let idOf: (String) -> Int32? = { added.id(of: $0) ?? vocabulary.id(of: $0) }
@@ -149,8 +148,8 @@ public final class HuggingFaceTokenizer: Tokenizer {
         let strings = model.vocabulary.strings
         for id in ids {
             if let added = addedTokens.token(id: id) {
-                if skipSpecialTokens && added.special { continue }
-                tokens.append(added.content)
+                if skipSpecialTokens && addedTokens.isSkippedAsSpecial(added) { continue }
+                tokens.append(added.form)
             } else if id >= 0, Int(id) < strings.count, let string = strings[Int(id)] {
                 tokens.append(string)
             } else {

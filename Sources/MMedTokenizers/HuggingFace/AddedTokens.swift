@@ -2,6 +2,9 @@
 struct AddedToken: Sendable {
     let id: Int32
     let content: String
+    /// What the token is matched against and decoded as: its content, run through the normalizer when the token is
+    /// `normalized` (HF matches and decodes the normalized form: Llama 2's `<s>` is `▁<s>` there).
+    let form: String
     let bytes: [UInt8]
     let special: Bool
     let singleWord: Bool
@@ -26,16 +29,22 @@ struct AddedTokens: Sendable {
     private let candidates: [[[Int]]]
     let maximumID: Int
 
-    init(_ json: [JSONObject]) throws {
+    /// Contents of the special tokens: decoding with `skipSpecialTokens` drops a token whose form is one of them.
+    private let specialContents: Set<String>
+
+    init(_ json: [JSONObject], normalizer: Normalizer?) throws {
         var all: [AddedToken] = []
         for entry in json {
             let content = try entry.string("content")
             let special = entry.bool("special", default: false)
-            all.append(AddedToken(id: Int32(try entry.int("id")), content: content, bytes: Array(content.utf8), special: special,
+            let normalized = entry.bool("normalized", default: !special)
+            let form = normalized ? (normalizer?.normalize(content) ?? content) : content
+            all.append(AddedToken(id: Int32(try entry.int("id")), content: content, form: form, bytes: Array(form.utf8), special: special,
                                   singleWord: entry.bool("single_word", default: false), leftStrip: entry.bool("lstrip", default: false),
-                                  rightStrip: entry.bool("rstrip", default: false), normalized: entry.bool("normalized", default: !special)))
+                                  rightStrip: entry.bool("rstrip", default: false), normalized: normalized))
         }
         self.all = all
+        specialContents = Set(all.filter(\.special).map(\.content))
         var byID: [Int32: Int] = [:], byContent: [String: Int32] = [:]
         for (index, token) in all.enumerated() { byID[token.id] = index; byContent[token.content] = token.id }
         self.byID = byID
@@ -52,6 +61,7 @@ struct AddedTokens: Sendable {
     }
 
     func token(id: Int32) -> AddedToken? { byID[id].map { all[$0] } }
+    func isSkippedAsSpecial(_ token: AddedToken) -> Bool { specialContents.contains(token.form) }
     func id(of content: String) -> Int32? { byContent[content] }
 
     /// Calls `body` with the text runs and the tokens of `text`, in order.

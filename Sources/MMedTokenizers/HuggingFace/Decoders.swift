@@ -6,7 +6,7 @@ indirect enum Decoder: Sendable {
     case metaspace(replacement: String, addPrefixSpace: Bool)
     case byteFallback
     case fuse
-    case strip(content: Character, start: Int, stop: Int)
+    case strip(content: Unicode.Scalar, start: Int, stop: Int)
     case replace(TextPattern, String)
     case wordPiece(prefix: String, cleanup: Bool)
     case sequence([Decoder])
@@ -24,8 +24,8 @@ indirect enum Decoder: Sendable {
         case "Fuse": self = .fuse
         case "Strip":
             let content = try json.string("content")
-            guard content.count == 1 else { throw json.error("content: expected one character") }
-            self = .strip(content: content.first!, start: json.optionalInt("start") ?? 0, stop: json.optionalInt("stop") ?? 0)
+            guard content.unicodeScalars.count == 1 else { throw json.error("content: expected one character") }
+            self = .strip(content: content.unicodeScalars.first!, start: json.optionalInt("start") ?? 0, stop: json.optionalInt("stop") ?? 0)
         case "Replace": self = .replace(try json.pattern("pattern"), try json.string("content"))
         case "WordPiece": self = .wordPiece(prefix: json.optionalString("prefix") ?? "##", cleanup: json.bool("cleanup", default: true))
         case "Sequence": self = .sequence(try json.objects("decoders").map(Decoder.init))
@@ -47,8 +47,8 @@ indirect enum Decoder: Sendable {
             return [String(decoding: bytes, as: UTF8.self)]
         case .metaspace(let replacement, let addPrefixSpace):
             return tokens.enumerated().map { index, token in
-                var text = token.replacingOccurrences(of: replacement, with: " ")
-                if addPrefixSpace, index == 0, text.hasPrefix(" ") { text.removeFirst() }
+                var text = token.replacingBytes(of: replacement, with: " ")
+                if addPrefixSpace, index == 0, text.utf8.first == 0x20 { text = String(text.unicodeScalars.dropFirst()) }
                 return text
             }
         case .byteFallback:
@@ -68,12 +68,12 @@ indirect enum Decoder: Sendable {
         case .fuse: return [tokens.joined()]
         case .strip(let content, let start, let stop):
             return tokens.map { token in
-                var characters = Substring(token)
+                var scalars = Substring(token).unicodeScalars[...]
                 var removed = 0
-                while removed < start, characters.first == content { characters.removeFirst(); removed += 1 }
+                while removed < start, scalars.first == content { scalars.removeFirst(); removed += 1 }
                 removed = 0
-                while removed < stop, characters.last == content { characters.removeLast(); removed += 1 }
-                return String(characters)
+                while removed < stop, scalars.last == content { scalars.removeLast(); removed += 1 }
+                return String(String.UnicodeScalarView(scalars))
             }
         case .replace(let pattern, let content):
             let normalizer = Normalizer.replace(pattern, content)
@@ -82,7 +82,9 @@ indirect enum Decoder: Sendable {
             return tokens.enumerated().map { index, token in
                 var text = token
                 if index != 0 {
-                    if text.hasPrefix(prefix) { text = String(text.dropFirst(prefix.count)) } else { text = " " + text }
+                    // Byte-wise: "##" followed by a combining mark is not a Character prefix, but HF strips it.
+                    if text.utf8.starts(with: prefix.utf8) { text = String(decoding: text.utf8.dropFirst(prefix.utf8.count), as: UTF8.self) }
+                    else { text = " " + text }
                 }
                 return cleanup ? cleanUpTokenization(text) : text
             }
@@ -105,7 +107,27 @@ func cleanUpTokenization(_ text: String) -> String {
     var text = text
     for (from, to) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
                        (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
-        text = text.replacingOccurrences(of: from, with: to)
+        text = text.replacingBytes(of: from, with: to)
     }
     return text
+}
+
+extension String {
+    /// Replaces every occurrence of `target`, compared byte for byte (Foundation's `replacingOccurrences` compares
+    /// canonically equivalent text as equal, HF does not).
+    func replacingBytes(of target: String, with replacement: String) -> String {
+        let bytes = Array(utf8)
+        let ranges = TextPattern.literal(target).matches(in: bytes)
+        guard !ranges.isEmpty else { return self }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var last = 0
+        for range in ranges {
+            output.append(contentsOf: bytes[last..<range.lowerBound])
+            output.append(contentsOf: replacement.utf8)
+            last = range.upperBound
+        }
+        output.append(contentsOf: bytes[last...])
+        return String(decoding: output, as: UTF8.self)
+    }
 }

@@ -7,8 +7,8 @@ struct ModelVocabulary: Sendable {
     let table: TokenTable
     let byteLevel: Bool
 
-    init(_ vocab: [String: Int], byteLevel: Bool, path: String, file: String) throws {
-        let size = (vocab.values.max() ?? -1) + 1
+    init(_ vocab: [(token: String, id: Int)], byteLevel: Bool, path: String, file: String) throws {
+        let size = (vocab.map(\.id).max() ?? -1) + 1
         var strings = [String?](repeating: nil, count: size)
         for (token, id) in vocab {
             guard id >= 0 else { throw TokenizerError(.malformed, file: file, "\(path): token \(token.debugDescription) has a negative id") }
@@ -42,8 +42,7 @@ struct BPEModel: Sendable {
     let byteTokenIDs: [UInt32?]
 
     init(_ json: JSONObject, byteLevel: Bool, ignoreMergesOverride: Bool? = nil) throws {
-        guard let vocab = json.values["vocab"] as? [String: Int] else { throw json.error("vocab: expected an object of token ids") }
-        vocabulary = try ModelVocabulary(vocab, byteLevel: byteLevel, path: json.path + ".vocab", file: json.file)
+        vocabulary = try ModelVocabulary(try json.tokenIDs("vocab"), byteLevel: byteLevel, path: json.path + ".vocab", file: json.file)
         fuseUnknown = json.bool("fuse_unk", default: false)
         byteFallback = json.bool("byte_fallback", default: false)
         ignoreMerges = ignoreMergesOverride ?? json.bool("ignore_merges", default: false)
@@ -57,19 +56,22 @@ struct BPEModel: Sendable {
         }
         let merges = try json.array("merges")
         var pairs = PairTable(count: merges.count)
-        let prefixLength = json.optionalString("continuing_subword_prefix")?.count ?? 0
         for (rank, entry) in merges.enumerated() {
             let left: String, right: String
-            if let line = entry as? String {
-                let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2 else { throw json.error("merges[\(rank)]: expected \"left right\", got \(line.debugDescription)") }
-                left = String(parts[0]); right = String(parts[1])
-            } else if let pair = entry as? [String], pair.count == 2 {
-                left = pair[0]; right = pair[1]
+            if let line = entry.string {
+                // Split on the first space byte-wise: a Character split misses " " before a combining mark.
+                let utf8 = Array(line.utf8)
+                guard let space = utf8.firstIndex(of: 0x20) else { throw json.error("merges[\(rank)]: expected \"left right\", got \(line.debugDescription)") }
+                left = String(decoding: utf8[..<space], as: UTF8.self); right = String(decoding: utf8[(space + 1)...], as: UTF8.self)
+            } else if let pair = entry.array, pair.count == 2, let first = pair[0].string, let second = pair[1].string {
+                left = first; right = second
             } else {
                 throw json.error("merges[\(rank)]: expected a string or a pair of strings")
             }
-            let mergedString = left + (prefixLength > 0 && right.hasPrefix(json.optionalString("continuing_subword_prefix")!) ? String(right.dropFirst(prefixLength)) : right)
+            var mergedString = left + right
+            if let prefix = json.optionalString("continuing_subword_prefix"), !prefix.isEmpty, right.utf8.starts(with: prefix.utf8) {
+                mergedString = left + String(decoding: right.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+            }
             guard let leftID = vocabulary.id(of: left), let rightID = vocabulary.id(of: right) else {
                 throw json.error("merges[\(rank)]: \(left.debugDescription) or \(right.debugDescription) is not in the vocabulary")
             }
@@ -152,8 +154,7 @@ struct WordPieceModel: Sendable {
     let maxCharacters: Int
 
     init(_ json: JSONObject) throws {
-        guard let vocab = json.values["vocab"] as? [String: Int] else { throw json.error("vocab: expected an object of token ids") }
-        vocabulary = try ModelVocabulary(vocab, byteLevel: false, path: json.path + ".vocab", file: json.file)
+        vocabulary = try ModelVocabulary(try json.tokenIDs("vocab"), byteLevel: false, path: json.path + ".vocab", file: json.file)
         let unk = json.optionalString("unk_token") ?? "[UNK]"
         guard let id = vocabulary.id(of: unk) else { throw json.error("unk_token \(unk.debugDescription) is not in the vocabulary") }
         unknownID = id

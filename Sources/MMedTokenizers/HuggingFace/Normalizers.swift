@@ -24,7 +24,7 @@ indirect enum Normalizer: Sendable {
         case "Prepend": self = .prepend(try json.string("prepend"))
         case "BertNormalizer":
             let lowercase = json.bool("lowercase", default: true)
-            let stripAccents = (json.values["strip_accents"] as? Bool) ?? lowercase
+            let stripAccents = json["strip_accents"]?.bool ?? lowercase
             self = .bert(cleanText: json.bool("clean_text", default: true),
                          handleChineseCharacters: json.bool("handle_chinese_chars", default: true),
                          stripAccents: stripAccents, lowercase: lowercase)

@@ -11,10 +11,10 @@ indirect enum PostProcessor: Sendable {
         switch type {
         case "TemplateProcessing":
             var specials: [String: [Int32]] = [:]
-            if let map = json.values["special_tokens"] as? [String: Any] {
+            if case .object(let map)? = json["special_tokens"] {
                 for (name, value) in map {
                     let entry = try JSONObject(value, path: json.path + ".special_tokens.\(name)", file: json.file)
-                    guard let ids = entry.values["ids"] as? [Int] else { throw entry.error("ids: expected an array of ids") }
+                    guard let ids = entry["ids"]?.array?.compactMap(\.int) else { throw entry.error("ids: expected an array of ids") }
                     specials[name] = ids.map(Int32.init)
                 }
             }
@@ -36,8 +36,8 @@ indirect enum PostProcessor: Sendable {
             self = .template(prefix: prefix, suffix: suffix)
         case "BertProcessing", "RobertaProcessing":
             // "cls": ["[CLS]", 101], "sep": ["[SEP]", 102]
-            guard let cls = json.values["cls"] as? [Any], cls.count == 2, let clsID = cls[1] as? Int,
-                  let sep = json.values["sep"] as? [Any], sep.count == 2, let sepID = sep[1] as? Int else {
+            guard let cls = json["cls"]?.array, cls.count == 2, let clsID = cls[1].int,
+                  let sep = json["sep"]?.array, sep.count == 2, let sepID = sep[1].int else {
                 throw json.error("cls/sep: expected [token, id]")
             }
             self = .template(prefix: [Int32(clsID)], suffix: [Int32(sepID)])
