@@ -59,7 +59,8 @@ let package = Package(
         .testTarget(name: "ParquetTests", dependencies: ["Parquet"]),
         .testTarget(name: "MMedCLITests", dependencies: ["MMedIO", "Parquet"]),
         .testTarget(name: "MMedTokenizersTests", dependencies: ["MMedTokenizers", "MMedIO"]),
-        .testTarget(name: "MMedPretrainTests", dependencies: ["MMedPretrain", "MMedTokenizers", "MMedIO"]),
+        // MMedCorpus: the tests build job configurations from `InputFile`s (expandInputs).
+        .testTarget(name: "MMedPretrainTests", dependencies: ["MMedPretrain", "MMedTokenizers", "MMedIO", "MMedCorpus"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -91,4 +91,10 @@ public struct Quarantine: Codable, Sendable, Equatable {
     public var item: Int
     public var file: String
     public var error: String
+
+    public init(item: Int, file: String, error: String) {
+        self.item = item
+        self.file = file
+        self.error = error
+    }
 }

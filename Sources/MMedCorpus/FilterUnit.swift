@@ -227,7 +227,7 @@ extension CorpusFilterJob {
         let started = DispatchTime.now()
         let writer = UnitWriter(job: self, unit: unit, item: item, progress: progress)
         var scanner = makeScanner()
-        try scanLines(chunk.storage.buffer.bytes, firstLine: chunk.firstLine, firstOffset: chunk.firstOffset,
+        try scanLines(chunk.bytes, firstLine: chunk.firstLine, firstOffset: chunk.firstOffset,
                       lastLineHasNewline: chunk.lastLineHasNewline, file: file, writer: writer, scanner: &scanner)
         return try writer.finish(started: started)
     }
@@ -313,20 +313,20 @@ extension CorpusFilterJob {
 
     /// A group of small files read whole into one unit: JSONL files line by line, text files as one document each
     /// (written out as `{"id": path, "source": path, "text": ...}`). A corrupt compressed file is quarantined alone.
-    func processGroup(_ item: PlanItem, unit: String, progress: FilterProgress?) throws -> UnitReport {
+    func processGroup(_ files: [InputFile], item: Int, unit: String, progress: FilterProgress?) throws -> UnitReport {
         let started = DispatchTime.now()
-        let writer = UnitWriter(job: self, unit: unit, item: item.index, progress: progress)
+        let writer = UnitWriter(job: self, unit: unit, item: item, progress: progress)
         var scanner = makeScanner()
         let record = ByteBuffer(capacity: 1 << 16)
         let id = ByteBuffer(capacity: 256)
         let bytes = ByteBuffer(capacity: 1 << 16)
-        for file in item.files {
+        for file in files {
             bytes.removeAll()
             do {
                 let source = try openByteSource(path: file.path, compression: file.compression)
                 while try source.append(to: bytes, atMost: 1 << 20) > 0 {}
             } catch let error as MMedIOError where error.kind == .corruptCompressed || error.kind == .truncatedCompressed {
-                writer.report.quarantined.append(Quarantine(item: item.index, file: file.path, error: error.description))
+                writer.report.quarantined.append(Quarantine(item: item, file: file.path, error: error.description))
                 writer.report.inputs[file.path] = Tally()
                 continue
             }

@@ -35,67 +35,7 @@ struct ParquetColumns: Sendable {
     }
 }
 
-/// The first quarantine reported for a file by its reader or any of its units.
-final class QuarantineSlot: Sendable {
-    private let value = Mutex<Quarantine?>(nil)
-    func set(_ quarantine: Quarantine) { value.withLock { if $0 == nil { $0 = quarantine } } }
-    func get() -> Quarantine? { value.withLock { $0 } }
-}
-
 extension CorpusFilterJob {
-    /// Reads a Parquet file's footer and hands each row group that is not done to the workers as one unit.
-    /// A file that cannot be opened, lacks the text column, or turns out corrupt in any row group is quarantined
-    /// whole (what its other units wrote is removed).
-    func readParquetItem(_ item: PlanItem, state: RunState, progress: FilterProgress?) {
-        let input = item.files[0]
-        let itemGroup = DispatchGroup()
-        let quarantine = QuarantineSlot()
-        var units: [String] = []
-        do {
-            let file = try ParquetFile(path: input.path)
-            let columns = try ParquetColumns(file: file, configuration: configuration)
-            var firstRow: Int64 = 0
-            for group in 0..<file.rowGroupCount {
-                let unit = Self.unitName(item: item.index, chunk: group)
-                units.append(unit)
-                let rowGroup = file.metadata.rowGroups[group]
-                let start = firstRow
-                firstRow += rowGroup.rowCount
-                let storedBytes = rowGroup.columns.reduce(Int64(0)) { $0 + ($1.metaData?.totalCompressedSize ?? 0) }
-                if fileExists("\(output)/units/\(unit).json") {
-                    state.skipped.add(1, ordering: .relaxed)
-                    progress?.fileBytesRead.add(storedBytes, ordering: .relaxed)
-                    continue
-                }
-                if !isMine(item: item.index, chunk: group) {
-                    state.otherShards.add(1, ordering: .relaxed)
-                    continue
-                }
-                if state.failed || quarantine.get() != nil { break }
-                state.slots.wait()
-                DispatchQueue.global().async(group: itemGroup) {
-                    defer { state.slots.signal() }
-                    self.runUnit(unit, state: state) {
-                        if quarantine.get() != nil { return nil }
-                        do {
-                            let report = try self.processParquetRowGroup(file: file, columns: columns, rowGroup: group, firstRow: start,
-                                                                         input: input, item: item.index, unit: unit, progress: progress)
-                            progress?.fileBytesRead.add(storedBytes, ordering: .relaxed)
-                            return report
-                        } catch let error as ParquetError {
-                            quarantine.set(Quarantine(item: item.index, file: input.path, error: error.description))
-                            return nil
-                        }
-                    }
-                }
-            }
-        } catch {
-            quarantine.set(Quarantine(item: item.index, file: input.path, error: "\(error)"))
-        }
-        if state.failed { return }
-        finishItem(item, units: units, quarantine: { quarantine.get() }, group: itemGroup, state: state)
-    }
-
     /// One row group: every row is a document; kept rows are written as JSON objects of all flat columns.
     func processParquetRowGroup(file: ParquetFile, columns: ParquetColumns, rowGroup: Int, firstRow: Int64, input: InputFile,
                                 item: Int, unit: String, progress: FilterProgress?) throws -> UnitReport {

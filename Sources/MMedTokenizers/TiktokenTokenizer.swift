@@ -1,6 +1,7 @@
 /// A tiktoken rank file (one `base64-token rank` per line), as Meta ships Llama 3's `tokenizer.model`. The file
 /// holds neither the split pattern nor the special tokens; they are those of the known vocabularies: Llama 3
-/// (128,000 ranks, then 256 special tokens) and cl100k_base (100,256 ranks).
+/// (128,000 ranks, then the 256 special tokens of meta-llama/llama-models' `models/llama3/tokenizer.py`, where the file
+/// comes from) and cl100k_base (100,256 ranks).
 ///
 /// Encoding follows tiktoken's core (`encode` with `disallowed_special=()`, as Meta's `Tokenizer.encode` calls it):
 /// special-token text in the input is ordinary text. `addSpecialTokens` prepends BOS, as HF `encode` does.
@@ -58,7 +59,7 @@ public final class TiktokenTokenizer: Tokenizer {
         case 128_000:
             let named = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>", "<|reserved_special_token_1|>",
                          "<|finetune_right_pad_id|>", "<|step_id|>", "<|start_header_id|>", "<|end_header_id|>", "<|eom_id|>",
-                         "<|eot_id|>", "<|python_tag|>"]
+                         "<|eot_id|>", "<|python_tag|>", "<|image|>"]
             specialNames = named + (0..<(256 - named.count)).map { "<|reserved_special_token_\($0 + 2)|>" }
             specialTokens = SpecialTokenIDs(bos: 128_000, eos: 128_001)
         case 100_256:

@@ -31,7 +31,6 @@ import argparse
 import csv
 import glob
 import gzip
-import io
 import json
 import math
 import os
@@ -195,13 +194,12 @@ def qa_sources(shared):
             yield name, [d["reason"] for d in read_jsonl(p) if isinstance(d.get("reason"), str)]
         else:
             yield name, exam_jsonl(p)
-    for p in sorted(glob.glob(os.path.join(Q, "igakuqa-ja", "baseline_results", "*", "*.jsonl"))):
-        out = []
-        for d in read_jsonl(p):
-            for k in ("prediction", "explanation"):
-                if isinstance(d.get(k), str):
-                    out.append(d[k])
-        yield "qa/igakuqa-ja/" + os.path.relpath(p, os.path.join(Q, "igakuqa-ja")), out
+    for year in sorted(glob.glob(os.path.join(Q, "igakuqa-ja", "baseline_results", "*"))):
+        out = []   # model and student predictions with their explanations (mostly one letter; deduplicated later)
+        for p in sorted(glob.glob(os.path.join(year, "*.jsonl"))):
+            for d in read_jsonl(p):
+                out += [d[k] for k in ("prediction", "explanation") if isinstance(d.get(k), str)]
+        yield "qa/igakuqa-ja/baseline_results/" + os.path.basename(year), out
     for p in sorted(glob.glob(os.path.join(Q, "frenchmedmcqa-fr", "*.json"))):
         out = []
         with open(p, encoding="utf-8") as f:
@@ -566,6 +564,7 @@ def cmd_encode(args):
     loaded = time.time()
     records = list(read_jsonl(args.input))
     n_lines = n_tokens = n_fallback = 0
+    fallback = None
     checked = disagree = disagree_special = 0
     disagree_examples = []
     encode_s = 0.0
@@ -584,8 +583,9 @@ def cmd_encode(args):
             for i, x in zip(fast, oracle.encode([texts[i] for i in fast])):
                 ids[i] = x
             if slow:
-                fb = HFOracle(hf_path, False, ignore_merges=True)
-                for i, x in zip(slow, fb.encode([texts[i] for i in slow])):
+                if fallback is None:
+                    fallback = HFOracle(hf_path, False, ignore_merges=True)
+                for i, x in zip(slow, fallback.encode([texts[i] for i in slow])):
                     ids[i] = [oracle.bos] + x if special else x
                     n_fallback += 1
             encode_s += time.time() - t0
@@ -638,15 +638,21 @@ def cmd_encode(args):
 def cmd_vectors(args):
     shared = args.shared
     T = os.path.join(shared, "tokenizers")
+    L3, L2, BERT = (os.path.join(T, "llama3"), os.path.join(T, "llama2"),
+                    os.path.join(T, "bert-wordpiece", "all-MiniLM-L6-v2", "tokenizer.json"))
     plans = {   # vector folder -> [(label, oracle factory)]
-        "llama3": [("tiktoken-llama3 (no BOS)", lambda: TiktokenLlama3Oracle(os.path.join(T, "llama3/tiktoken/tokenizer.model"), False)),
-                   ("hf llama3/hf/tokenizer.json (no special)", lambda: HFOracle(os.path.join(T, "llama3/hf/tokenizer.json"), False)),
-                   ("hf llama3 with ignore_merges=true (no special)",
-                    lambda: HFOracle(os.path.join(T, "llama3/hf/tokenizer.json"), False, ignore_merges=True))],
-        "llama2": [("sentencepiece llama2/tokenizer.model (no BOS)", lambda: SentencePieceOracle(os.path.join(T, "llama2/tokenizer.model"), False)),
-                   ("hf llama2/hf/tokenizer.json (no special)", lambda: HFOracle(os.path.join(T, "llama2/hf/tokenizer.json"), False))],
-        "bert-wordpiece": [("hf all-MiniLM-L6-v2 (no special)", lambda: HFOracle(os.path.join(T, "bert-wordpiece/all-MiniLM-L6-v2/tokenizer.json"), False)),
-                           ("hf all-MiniLM-L6-v2 ([CLS] ... [SEP])", lambda: HFOracle(os.path.join(T, "bert-wordpiece/all-MiniLM-L6-v2/tokenizer.json"), True))],
+        "llama3": [
+            ("tiktoken-llama3 (no BOS)", lambda: TiktokenLlama3Oracle(os.path.join(L3, "tiktoken/tokenizer.model"), False)),
+            ("hf llama3/hf/tokenizer.json (no special)", lambda: HFOracle(os.path.join(L3, "hf/tokenizer.json"), False)),
+            ("hf llama3 with ignore_merges=true (no special)",
+             lambda: HFOracle(os.path.join(L3, "hf/tokenizer.json"), False, ignore_merges=True))],
+        "llama2": [
+            ("sentencepiece llama2/tokenizer.model (no BOS)",
+             lambda: SentencePieceOracle(os.path.join(L2, "tokenizer.model"), False)),
+            ("hf llama2/hf/tokenizer.json (no special)", lambda: HFOracle(os.path.join(L2, "hf/tokenizer.json"), False))],
+        "bert-wordpiece": [
+            ("hf all-MiniLM-L6-v2 (no special)", lambda: HFOracle(BERT, False)),
+            ("hf all-MiniLM-L6-v2 ([CLS] ... [SEP])", lambda: HFOracle(BERT, True))],
     }
     bad = 0
     for name, inp, outp in vector_pairs(shared):
