@@ -84,7 +84,8 @@ public final class TiktokenTokenizer: Tokenizer {
     }
 
     static func pairsOfConcatenation(_ table: TokenTable) -> PairTable {
-        var pairs = PairTable(count: table.count * 3)
+        var found: [(left: UInt32, right: UInt32, id: UInt32)] = []
+        found.reserveCapacity(table.count * 3)
         table.storage.withUnsafeBufferPointer { all in
             for id in 0..<table.count {
                 let start = Int(table.offsets[id]), end = Int(table.offsets[id + 1])
@@ -92,10 +93,12 @@ public final class TiktokenTokenizer: Tokenizer {
                 for split in (start + 1)..<end {
                     guard let left = table.lookup(UnsafeBufferPointer(rebasing: all[start..<split])),
                           let right = table.lookup(UnsafeBufferPointer(rebasing: all[split..<end])) else { continue }
-                    pairs.insert(left: UInt32(left), right: UInt32(right), rank: UInt32(id), merged: UInt32(id))
+                    found.append((UInt32(left), UInt32(right), UInt32(id)))
                 }
             }
         }
+        var pairs = PairTable(count: found.count)
+        for pair in found { pairs.insert(left: pair.left, right: pair.right, rank: pair.id, merged: pair.id) }
         return pairs
     }
 

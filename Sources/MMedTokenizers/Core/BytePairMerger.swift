@@ -14,6 +14,9 @@ struct BytePairMerger: ~Copyable {
     private var count = 0
     private var ids: UnsafeMutablePointer<UInt32>
     private var ranks: UnsafeMutablePointer<UInt32>
+    /// The id the pair starting at each symbol merges into (valid where its rank is not UInt32.max): looked up once
+    /// with the rank, since every lookup is a cache miss in a large table.
+    private var merged: UnsafeMutablePointer<UInt32>
     private var previous: UnsafeMutablePointer<Int32>
     private var next: UnsafeMutablePointer<Int32>
     private var heap: UnsafeMutablePointer<UInt64>
@@ -26,13 +29,14 @@ struct BytePairMerger: ~Copyable {
         capacity = 256
         ids = .allocate(capacity: capacity)
         ranks = .allocate(capacity: capacity)
+        merged = .allocate(capacity: capacity)
         previous = .allocate(capacity: capacity)
         next = .allocate(capacity: capacity)
         heap = .allocate(capacity: capacity * 3)
     }
 
     deinit {
-        ids.deallocate(); ranks.deallocate(); previous.deallocate(); next.deallocate(); heap.deallocate()
+        ids.deallocate(); ranks.deallocate(); merged.deallocate(); previous.deallocate(); next.deallocate(); heap.deallocate()
     }
 
     private mutating func reserve(_ needed: Int) {
@@ -47,6 +51,7 @@ struct BytePairMerger: ~Copyable {
         }
         grow(&ids, newCapacity)
         grow(&ranks, newCapacity)
+        grow(&merged, newCapacity)
         grow(&previous, newCapacity)
         grow(&next, newCapacity)
         heap.deallocate()
@@ -87,29 +92,55 @@ struct BytePairMerger: ~Copyable {
     private mutating func mergeByScanning(_ pairs: PairTable) {
         guard count > 1 else { return }
         let none = UInt32.max
+        let ids = self.ids, ranks = self.ranks, merged = self.merged
         pairs.withLookup { lookup in
-            for index in 0..<(count - 1) { ranks[index] = lookup(ids[index], ids[index + 1])?.rank ?? none }
+            @inline(__always) func pair(_ index: Int) {
+                if let result = lookup(ids[index], ids[index + 1]) { ranks[index] = result.rank; merged[index] = result.merged }
+                else { ranks[index] = none }
+            }
+            for index in 0..<(count - 1) { pair(index) }
             while count > 1 {
-                var best = none, at = -1
-                for index in 0..<(count - 1) where ranks[index] < best { best = ranks[index]; at = index }
+                let at = firstMinimum(ranks, count - 1)
                 if at < 0 { break }
-                ids[at] = lookup(ids[at], ids[at + 1])!.merged
-                // Remove symbol at + 1 (and the rank of the pair it started).
+                ids[at] = merged[at]
+                // Remove symbol at + 1 (and the pair it started).
                 if at + 2 < count {
                     (ids + at + 1).update(from: ids + at + 2, count: count - at - 2)
                     (ranks + at + 1).update(from: ranks + at + 2, count: count - at - 2)
+                    (merged + at + 1).update(from: merged + at + 2, count: count - at - 2)
                 }
                 count -= 1
-                if at + 1 < count { ranks[at] = lookup(ids[at], ids[at + 1])?.rank ?? none }
-                if at > 0 { ranks[at - 1] = lookup(ids[at - 1], ids[at])?.rank ?? none }
+                if at + 1 < count { pair(at) }
+                if at > 0 { pair(at - 1) }
             }
         }
     }
 
+    /// The index of the first smallest rank below `UInt32.max` among `count`, or -1: a vectorized minimum, then a scan
+    /// for its first position (the leftmost of equal ranks merges first).
+    @inline(__always)
+    private func firstMinimum(_ ranks: UnsafeMutablePointer<UInt32>, _ count: Int) -> Int {
+        var lanes = SIMD16<UInt32>(repeating: .max)
+        var index = 0
+        let raw = UnsafeRawPointer(ranks)
+        while index + 16 <= count {
+            lanes = pointwiseMin(lanes, raw.loadUnaligned(fromByteOffset: index * 4, as: SIMD16<UInt32>.self))
+            index += 16
+        }
+        var best = lanes.min()
+        while index < count { best = Swift.min(best, ranks[index]); index += 1 }
+        if best == .max { return -1 }
+        index = 0
+        while ranks[index] != best { index += 1 }
+        return index
+    }
+
     private mutating func mergeWithHeap(_ pairs: PairTable, into output: inout [Int32]) {
         let count = self.count
-        let ids = self.ids, previous = self.previous, next = self.next
-        // `previous[i] == -2` marks a symbol merged into its left neighbour.
+        let ids = self.ids, previous = self.previous, next = self.next, ranks = self.ranks, merged = self.merged
+        let none = UInt32.max
+        // `previous[i] == -2` marks a symbol merged into its left neighbour. `ranks[i]`/`merged[i]` describe the pair
+        // starting at i as it is now: a heap entry whose rank differs is stale.
         for index in 0..<count {
             previous[index] = Int32(index - 1)
             next[index] = index + 1 < count ? Int32(index + 1) : -1
@@ -117,25 +148,44 @@ struct BytePairMerger: ~Copyable {
         heapCount = 0
         pairs.withLookup { lookup in
             for index in 0..<(count - 1) {
-                if let result = lookup(ids[index], ids[index + 1]) { heap[heapCount] = UInt64(result.rank) << 32 | UInt64(index); heapCount += 1 }
+                if let result = lookup(ids[index], ids[index + 1]) {
+                    ranks[index] = result.rank; merged[index] = result.merged
+                    heap[heapCount] = UInt64(result.rank) << 32 | UInt64(index); heapCount += 1
+                } else {
+                    ranks[index] = none
+                }
             }
+            ranks[count - 1] = none
             heapify()
             while heapCount > 0 {
                 let top = heapPop()
                 let rank = UInt32(top >> 32), position = Int(top & 0xFFFF_FFFF)
-                guard previous[position] != -2 else { continue }
+                guard previous[position] != -2, ranks[position] == rank else { continue }
                 let right = Int(next[position])
-                guard right >= 0, let result = lookup(ids[position], ids[right]), result.rank == rank else { continue }
-                ids[position] = result.merged
+                ids[position] = merged[position]
                 previous[right] = -2
                 let afterRight = next[right]
                 next[position] = afterRight
                 if afterRight >= 0 {
                     previous[Int(afterRight)] = Int32(position)
-                    if let merge = lookup(ids[position], ids[Int(afterRight)]) { heapPush(UInt64(merge.rank) << 32 | UInt64(position)) }
+                    if let merge = lookup(ids[position], ids[Int(afterRight)]) {
+                        ranks[position] = merge.rank; merged[position] = merge.merged
+                        heapPush(UInt64(merge.rank) << 32 | UInt64(position))
+                    } else {
+                        ranks[position] = none
+                    }
+                } else {
+                    ranks[position] = none
                 }
                 let left = Int(previous[position])
-                if left >= 0, let merge = lookup(ids[left], ids[position]) { heapPush(UInt64(merge.rank) << 32 | UInt64(left)) }
+                if left >= 0 {
+                    if let merge = lookup(ids[left], ids[position]) {
+                        ranks[left] = merge.rank; merged[left] = merge.merged
+                        heapPush(UInt64(merge.rank) << 32 | UInt64(left))
+                    } else {
+                        ranks[left] = none
+                    }
+                }
             }
         }
         var index = 0
