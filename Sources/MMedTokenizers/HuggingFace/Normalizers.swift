@@ -97,17 +97,15 @@ func isMark(_ scalar: Unicode.Scalar) -> Bool {
     }
 }
 
-/// BERT's whitespace: tab, newline, carriage return, space, and the Zs category.
-func isBertWhitespace(_ scalar: Unicode.Scalar) -> Bool {
-    if scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r" { return true }
-    return scalar.properties.generalCategory == .spaceSeparator
-}
+/// BERT's whitespace as HF tokenizers has it: Unicode White_Space (Rust's `char::is_whitespace`).
+func isBertWhitespace(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.isWhitespace }
 
-/// BERT's control characters: Cc, Cf, Cn, Co, except tab, newline and carriage return.
+/// BERT's control characters as HF tokenizers has them: Cc, Cf and Co, except tab, newline and carriage return.
+/// Unassigned code points (Cn, e.g. U+FFFF) are kept: HF encodes them as [UNK].
 func isBertControl(_ scalar: Unicode.Scalar) -> Bool {
     if scalar == "\t" || scalar == "\n" || scalar == "\r" { return false }
     switch scalar.properties.generalCategory {
-    case .control, .format, .unassigned, .privateUse: return true
+    case .control, .format, .privateUse: return true
     default: return false
     }
 }
