@@ -57,10 +57,12 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ParquetTests", dependencies: ["Parquet"]),
-        .testTarget(name: "MMedCLITests", dependencies: ["MMedIO", "Parquet"]),
+        // What the test targets share: the repository and ../shared/data paths, temporary folders, running `mmed`.
+        .target(name: "MMedTestSupport", path: "Tests/MMedTestSupport"),
+        .testTarget(name: "MMedCLITests", dependencies: ["MMedIO", "Parquet", "MMedTestSupport"]),
         .testTarget(name: "MMedTokenizersTests", dependencies: ["MMedTokenizers", "MMedIO"]),
         // MMedCorpus: the tests build job configurations from `InputFile`s (expandInputs).
-        .testTarget(name: "MMedPretrainTests", dependencies: ["MMedPretrain", "MMedTokenizers", "MMedIO", "MMedCorpus"]),
+        .testTarget(name: "MMedPretrainTests", dependencies: ["MMedPretrain", "MMedTokenizers", "MMedIO", "MMedCorpus", "MMedTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

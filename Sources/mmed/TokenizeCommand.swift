@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import MMedCorpus
 import MMedIO
 import MMedTokenizers
 
@@ -42,10 +43,10 @@ func readDocuments(_ paths: [String], textField: String, _ body: (String) throws
             while let line = readLine(strippingNewline: true) { try body(line) }
             continue
         }
-        guard let (format, compression) = InputFileKind.classify(path) else {
+        guard let (format, compression) = InputFile.classify(path: path), format != .parquet else {
             throw ValidationError("\(path): unknown input kind; expected .jsonl, .ndjson, .json or .txt, optionally .gz or .zst")
         }
-        if format == "txt" {
+        if format == .text {
             let source = try openByteSource(path: path, compression: compression)
             let buffer = ByteBuffer(capacity: 1 << 20)
             while try source.append(to: buffer, atMost: 1 << 20) > 0 {}
@@ -64,21 +65,6 @@ func readDocuments(_ paths: [String], textField: String, _ body: (String) throws
             }
             try body(text)
         }
-    }
-}
-
-enum InputFileKind {
-    static func classify(_ path: String) -> (String, Compression)? {
-        let compression = Compression(path: path)
-        var name = lastPathComponent(path).lowercased()
-        switch compression {
-        case .gzip: name = String(name.dropLast(3))
-        case .zstd: name = String(name.dropLast(name.hasSuffix(".zstd") ? 5 : 4))
-        case .none: break
-        }
-        if name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson") || name.hasSuffix(".json") { return ("jsonl", compression) }
-        if name.hasSuffix(".txt") { return ("txt", compression) }
-        return nil
     }
 }
 

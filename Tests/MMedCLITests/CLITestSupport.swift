@@ -1,59 +1,6 @@
 import Foundation
+import MMedTestSupport
 import Testing
-
-/// Runs the built `mmed` executable (it sits beside the test bundle in the build products folder).
-enum MMedCLI {
-    static let executable: String = {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [products, products.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("mmed").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return Repository.root + "/.build/debug/mmed"
-    }()
-
-    struct Result {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
-    }
-
-    @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "SLURM_ARRAY_TASK_ID")
-        env.removeValue(forKey: "SLURM_ARRAY_TASK_COUNT")
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-                      standardError: String(decoding: errData, as: UTF8.self))
-    }
-}
-
-enum Repository {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-    static func path(_ relative: String) -> String { root + "/" + relative }
-}
-
-func temporaryDirectory(_ name: String = #function) -> String {
-    let path = NSTemporaryDirectory() + "mmedcli-\(name.filter { $0.isLetter || $0.isNumber }.prefix(40))-\(UUID().uuidString.prefix(8))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 /// Every output file of a filter run (relative path → bytes), with stats.json's timings removed:
 /// what must not depend on the number of workers, interruptions or shards.
@@ -109,12 +56,4 @@ func makeCorpus(at path: String, records: Int, seed: UInt64 = 7) throws {
     }
     try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     try out.write(toFile: path, atomically: true, encoding: .utf8)
-}
-
-/// `../shared/data` beside the checkout: tests that need it run in CI (where its absence fails them) and are
-/// skipped elsewhere when it is missing.
-enum SharedData {
-    static let root = Repository.root + "/../shared/data"
-    static var available: Bool { FileManager.default.fileExists(atPath: root + "/README.md") }
-    static var enabled: Bool { available || ProcessInfo.processInfo.environment["CI"] != nil }
 }

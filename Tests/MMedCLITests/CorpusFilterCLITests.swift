@@ -1,5 +1,6 @@
 import Foundation
 import MMedIO
+import MMedTestSupport
 import Testing
 
 @Suite(.serialized) struct CorpusFilterCLITests {

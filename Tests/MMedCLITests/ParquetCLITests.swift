@@ -1,6 +1,7 @@
 import Foundation
 import MMedIO
 import Parquet
+import MMedTestSupport
 import Testing
 
 /// Writes a Parquet file with pyarrow from JSON objects (one per line): what a CulturaX shard looks like to us.

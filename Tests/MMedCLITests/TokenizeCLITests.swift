@@ -1,4 +1,5 @@
 import Foundation
+import MMedTestSupport
 import Testing
 
 /// `mmed tokenize encode|decode|count` on the real Llama 3 and BERT tokenizers, against llama.cpp's vectors.

@@ -2,6 +2,7 @@ import Foundation
 import MMedCorpus
 import MMedIO
 import MMedPretrain
+import MMedTestSupport
 import Testing
 
 @Suite struct FileFormatTests {

@@ -1,36 +1,6 @@
 import Foundation
+import MMedTestSupport
 import Testing
-
-/// Runs the built `mmed` executable (it sits beside the test bundle in the build products folder).
-enum MMedCLI {
-    static let executable: String = {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [products, products.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("mmed").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return Repository.root + "/.build/debug/mmed"
-    }()
-
-    struct Result {
-        var status: Int32
-        var standardError: String
-    }
-
-    @discardableResult
-    static func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, standardError: String(decoding: errData, as: UTF8.self))
-    }
-}
 
 /// The real tokenizers, each with the independent implementation the oracle encodes with (HF `tokenizers` on a
 /// tokenizer.json of the same vocabulary, or tiktoken itself) and how the oracle finds the EOS.

@@ -2,6 +2,7 @@ import Foundation
 import MMedCorpus
 import MMedIO
 import MMedPretrain
+import MMedTestSupport
 import Testing
 
 /// The job in-process with the byte tokenizer: reading, rejects, windows on disk (read back by the oracle's independent

@@ -4,33 +4,8 @@ import MMedIO
 import MMedPretrain
 import MMedTokenizers
 import Synchronization
+import MMedTestSupport
 import Testing
-
-/// The repository root, for the oracle script and the built executable.
-enum Repository {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }   // Tests/MMedPretrainTests/TestSupport.swift → repository root
-        return url.path
-    }()
-    static func path(_ relative: String) -> String { root + "/" + relative }
-}
-
-/// `../shared/data` beside the checkout: real third-party data. Tests that need it run in CI (where its absence is a
-/// failure) and are skipped elsewhere when it is missing.
-enum SharedData {
-    static let root = URL(fileURLWithPath: Repository.root).deletingLastPathComponent().appendingPathComponent("shared/data").path
-    static var available: Bool { FileManager.default.fileExists(atPath: root + "/README.md") }
-    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] != nil }
-    static var enabled: Bool { available || isCI }
-    static func path(_ relative: String) -> String { root + "/" + relative }
-}
-
-func temporaryDirectory(_ name: String = #function) -> String {
-    let path = NSTemporaryDirectory() + "mmedpretrain-\(name.filter { $0.isLetter || $0.isNumber }.prefix(40))-\(UUID().uuidString.prefix(8))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 func write(_ text: String, to path: String) throws {
     try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -1,5 +1,6 @@
 import MMedPretrain
 import MMedTokenizers
+import MMedTestSupport
 import Testing
 
 @Suite struct TokenWindowTests {
