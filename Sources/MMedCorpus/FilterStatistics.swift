@@ -53,16 +53,25 @@ public struct Tally: Codable, Sendable, Equatable {
     }
 }
 
-/// What one finished work unit reports; stored as its done-marker.
-public struct UnitReport: Codable, Sendable, Equatable {
+/// Counts a work unit keeps per language, per input and in total (the filter's `Tally`, the pretrain job's).
+public protocol UnitCounts: Codable, Sendable, Equatable {
+    init()
+}
+
+extension Tally: UnitCounts {}
+
+/// What one finished work unit reports; stored as its done-marker `units/<unit>.json`. The filter's is
+/// `UnitReport`; other jobs on the work runner bring their own counts.
+public struct WorkUnitReport<Counts: UnitCounts>: Codable, Sendable, Equatable {
     public var unit: String
     public var item: Int
-    public var total = Tally()
-    public var languages: [String: Tally] = [:]
-    public var inputs: [String: Tally] = [:]
+    public var total = Counts()
+    /// By the value of the language field, for documents that have one.
+    public var languages: [String: Counts] = [:]
+    public var inputs: [String: Counts] = [:]
     public var rejectReasons: [String: Int] = [:]
     public var blankLines = 0
-    /// Compressed text files in the unit that could not be read (their documents do not count).
+    /// Compressed files of the unit that could not be read (their documents do not count).
     public var quarantined: [Quarantine] = []
     /// Output files written by the unit, relative to the output directory.
     public var outputs: [String] = []
@@ -78,6 +87,9 @@ public struct UnitReport: Codable, Sendable, Equatable {
         case rejectReasons = "reject_reasons", blankLines = "blank_lines"
     }
 }
+
+/// The filter's unit report.
+public typealias UnitReport = WorkUnitReport<Tally>
 
 /// Written when every unit of a plan item (an input file, or a group of text files) is done.
 public struct ItemReport: Codable, Sendable, Equatable {

@@ -69,29 +69,7 @@ public struct PretrainTally: Codable, Sendable, Equatable {
     }
 }
 
-/// What one finished work unit reports; stored as its done-marker `units/<unit>.json`.
-public struct PretrainUnitReport: Codable, Sendable, Equatable {
-    public var unit: String
-    public var item: Int
-    public var total = PretrainTally()
-    /// By the value of the language field, for documents that have one.
-    public var languages: [String: PretrainTally] = [:]
-    public var inputs: [String: PretrainTally] = [:]
-    public var rejectReasons: [String: Int] = [:]
-    public var blankLines = 0
-    /// Compressed files of the unit that could not be read (their documents do not count).
-    public var quarantined: [Quarantine] = []
-    /// Output files written by the unit, relative to the output directory (npy windows are listed in its npy index part).
-    public var outputs: [String] = []
-    public var seconds: Double = 0
+extension PretrainTally: UnitCounts {}
 
-    public init(unit: String, item: Int) {
-        self.unit = unit
-        self.item = item
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case unit, item, total, languages, inputs, outputs, seconds, quarantined
-        case rejectReasons = "reject_reasons", blankLines = "blank_lines"
-    }
-}
+/// What one finished pretrain unit reports (npy windows are listed in its npy index part, not in `outputs`).
+public typealias PretrainUnitReport = WorkUnitReport<PretrainTally>
