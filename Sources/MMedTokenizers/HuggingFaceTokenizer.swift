@@ -25,6 +25,8 @@ public final class HuggingFaceTokenizer: Tokenizer {
     /// Set when the pipeline is "split with one of our scanners, then a byte-level BPE": pieces stream straight
     /// from the scanner to the model.
     let streamingScanner: SplitPattern?
+    /// Whether the text needs a pass for added tokens matched after normalization (even with no normalizer).
+    let matchesNormalizedTokens: Bool
     public let specialTokens: SpecialTokenIDs
     public let vocabularySize: Int
 
@@ -50,6 +52,7 @@ public final class HuggingFaceTokenizer: Tokenizer {
         default: throw modelJSON.unsupported("the model \"\(modelType)\"")
         }
         addedTokens = try AddedTokens(try root.objects("added_tokens"), normalizer: normalizer)
+        matchesNormalizedTokens = addedTokens.hasNormalizedTokens
         let vocabulary = model.vocabulary
         let added = addedTokens
         let idOf: (String) -> Int32? = { added.id(of: $0) ?? vocabulary.id(of: $0) }
@@ -97,32 +100,38 @@ public final class HuggingFaceTokenizer: Tokenizer {
         output.reserveCapacity(text.utf8.count / 4 + 4)
         var merger = BytePairMerger()
         let raw = Array(text.utf8)
-        var firstSegment = true
+        // How many leading bytes of a piece HF aligns to the text's first character (Metaspace's `first` scheme).
+        let firstCharacter = raw.isEmpty ? 0 : min(raw.count, utf8Length(raw[0]))
         addedTokens.split(raw, normalizedStage: false) { segment in
             switch segment {
             case .token(let id): output.append(id)
             case .text(let range):
-                let piece = Array(raw[range])
+                let origin = range.lowerBound == 0 ? firstCharacter : 0
+                guard normalizer != nil || matchesNormalizedTokens else {
+                    encodeSegment(Array(raw[range]), origin: origin, merger: &merger, into: &output)
+                    return
+                }
+                var normalized = Array(raw[range]), normalizedOrigin = origin
                 if let normalizer {
-                    let normalized = Array(normalizer.normalize(String(decoding: piece, as: UTF8.self)).utf8)
-                    addedTokens.split(normalized, normalizedStage: true) { inner in
-                        switch inner {
-                        case .token(let id): output.append(id)
-                        case .text(let innerRange):
-                            encodeSegment(Array(normalized[innerRange]), isFirst: firstSegment && innerRange.lowerBound == 0, merger: &merger, into: &output)
-                        }
+                    let (string, newOrigin) = normalizer.normalize(String(decoding: normalized, as: UTF8.self), origin: origin)
+                    normalized = Array(string.utf8)
+                    normalizedOrigin = newOrigin
+                }
+                addedTokens.split(normalized, normalizedStage: true) { inner in
+                    switch inner {
+                    case .token(let id): output.append(id)
+                    case .text(let innerRange):
+                        encodeSegment(Array(normalized[innerRange]), origin: max(0, normalizedOrigin - innerRange.lowerBound),
+                                      merger: &merger, into: &output)
                     }
-                } else {
-                    encodeSegment(piece, isFirst: firstSegment, merger: &merger, into: &output)
                 }
             }
-            firstSegment = false
         }
         if addSpecialTokens, let postProcessor { return postProcessor.apply(output) }
         return output
     }
 
-    private func encodeSegment(_ segment: [UInt8], isFirst: Bool, merger: inout BytePairMerger, into output: inout [Int32]) {
+    private func encodeSegment(_ segment: [UInt8], origin: Int, merger: inout BytePairMerger, into output: inout [Int32]) {
         if let streamingScanner, case .bpe(let bpe) = model {
             segment.withUnsafeBufferPointer { bytes in
                 streamingScanner.forEachPiece(bytes) { start, end in
@@ -131,9 +140,10 @@ public final class HuggingFaceTokenizer: Tokenizer {
             }
             return
         }
-        let words = preTokenizer?.apply([segment], isFirstSegment: isFirst) ?? [segment]
+        let piece = PreToken(bytes: segment, origin: origin)
+        let words = preTokenizer?.apply([piece]) ?? [piece]
         for word in words {
-            word.withUnsafeBufferPointer { bytes in
+            word.bytes.withUnsafeBufferPointer { bytes in
                 switch model {
                 case .bpe(let bpe): bpe.encode(bytes, merger: &merger, into: &output)
                 case .wordPiece(let wordPiece): wordPiece.encode(bytes, into: &output)
@@ -148,9 +158,11 @@ public final class HuggingFaceTokenizer: Tokenizer {
         let strings = model.vocabulary.strings
         for id in ids {
             if let added = addedTokens.token(id: id) {
-                if skipSpecialTokens && addedTokens.isSkippedAsSpecial(added) { continue }
+                if skipSpecialTokens && addedTokens.isSkippedAsSpecial(added.form) { continue }
                 tokens.append(added.form)
             } else if id >= 0, Int(id) < strings.count, let string = strings[Int(id)] {
+                // HF skips any token spelled like a special token's content, a vocabulary token too.
+                if skipSpecialTokens && addedTokens.isSkippedAsSpecial(string) { continue }
                 tokens.append(string)
             } else {
                 throw TokenizerError(.unknownID, "id \(id) is outside the vocabulary (0..<\(vocabularySize))")

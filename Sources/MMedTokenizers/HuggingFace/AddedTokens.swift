@@ -61,10 +61,15 @@ struct AddedTokens: Sendable {
     }
 
     func token(id: Int32) -> AddedToken? { byID[id].map { all[$0] } }
-    func isSkippedAsSpecial(_ token: AddedToken) -> Bool { specialContents.contains(token.form) }
+    /// Whether decoding with `skipSpecialTokens` drops a token spelled `string` (HF compares the string it decodes,
+    /// a normalized added token's normalized form included, with the special tokens' contents).
+    func isSkippedAsSpecial(_ string: String) -> Bool { !specialContents.isEmpty && specialContents.contains(string) }
     func id(of content: String) -> Int32? { byContent[content] }
 
-    /// Calls `body` with the text runs and the tokens of `text`, in order.
+    /// Calls `body` with the text runs and the tokens of `text`, in order. As HF: at each position the longest token
+    /// (leftmost-longest); a `single_word` token with a word character beside it is discarded and the search goes
+    /// on after it (no shorter token is tried there); `lstrip`/`rstrip` take in the Unicode whitespace (`\s`)
+    /// before/after the token.
     func split(_ text: [UInt8], normalizedStage: Bool, _ body: (Segment) -> Void) {
         let table = candidates[normalizedStage ? 1 : 0]
         var textStart = 0
@@ -77,14 +82,24 @@ struct AddedTokens: Sendable {
                 let token = all[option]
                 let end = index + token.bytes.count
                 guard end <= count, text[index..<end].elementsEqual(token.bytes) else { continue }
-                if token.singleWord, !isWordBoundary(text, before: index) || !isWordBoundary(text, after: end) { continue }
                 matched = token
                 break
             }
             guard let token = matched else { index += 1; continue }
             var start = index, end = index + token.bytes.count
-            if token.leftStrip { while start > textStart, isSpace(text[start - 1]) { start -= 1 } }
-            if token.rightStrip { while end < count, isSpace(text[end]) { end += 1 } }
+            if token.singleWord, !isWordBoundary(text, before: start) || !isWordBoundary(text, after: end) {
+                index = end
+                continue
+            }
+            if token.leftStrip {
+                while start > textStart, let (scalar, length) = scalar(before: start, in: text), scalar.properties.isWhitespace {
+                    start -= length
+                }
+                start = max(start, textStart)
+            }
+            if token.rightStrip {
+                while end < count, let (scalar, length) = scalar(at: end, in: text), scalar.properties.isWhitespace { end += length }
+            }
             if start > textStart { body(.text(textStart..<start)) }
             body(.token(token.id))
             textStart = end
@@ -93,22 +108,47 @@ struct AddedTokens: Sendable {
         if textStart < count { body(.text(textStart..<count)) }
     }
 
-    private func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+    /// Whether some token is matched in the normalized text.
+    var hasNormalizedTokens: Bool { all.contains { $0.normalized && !$0.bytes.isEmpty } }
 
-    private func isWordBoundary(_ text: [UInt8], before index: Int) -> Bool {
-        guard index > 0 else { return true }
+    private func scalar(at index: Int, in text: [UInt8]) -> (Unicode.Scalar, Int)? {
+        let end = min(text.count, index + utf8Length(text[index]))
+        return String(decoding: text[index..<end], as: UTF8.self).unicodeScalars.first.map { ($0, end - index) }
+    }
+
+    private func scalar(before index: Int, in text: [UInt8]) -> (Unicode.Scalar, Int)? {
         var start = index - 1
         while start > 0, text[start] & 0xC0 == 0x80 { start -= 1 }
-        return !isWordCharacter(String(decoding: text[start..<index], as: UTF8.self).unicodeScalars.first!)
+        return String(decoding: text[start..<index], as: UTF8.self).unicodeScalars.first.map { ($0, index - start) }
+    }
+
+    private func isWordBoundary(_ text: [UInt8], before index: Int) -> Bool {
+        guard index > 0, let (scalar, _) = scalar(before: index, in: text) else { return true }
+        return !isRegexWordCharacter(scalar)
     }
 
     private func isWordBoundary(_ text: [UInt8], after index: Int) -> Bool {
-        guard index < text.count else { return true }
-        let end = min(text.count, index + utf8Length(text[index]))
-        return !isWordCharacter(String(decoding: text[index..<end], as: UTF8.self).unicodeScalars.first!)
+        guard index < text.count, let (scalar, _) = scalar(at: index, in: text) else { return true }
+        return !isRegexWordCharacter(scalar)
     }
+}
 
-    private func isWordCharacter(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.isAlphabetic || scalar.properties.generalCategory == .decimalNumber || scalar == "_" || isMark(scalar)
+/// Rust `regex`'s (and UTS #18's) `\w`: Alphabetic, marks, decimal digits, connector punctuation, join controls
+/// (in its Unicode 16.0 tables).
+func isRegexWordCharacter(_ scalar: Unicode.Scalar) -> Bool {
+    if scalar.value < 0x80 {
+        let byte = UInt8(scalar.value)
+        return (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || byte == 0x5F
     }
+    let properties = scalar.properties
+    let word: Bool
+    if properties.isAlphabetic || isMark(scalar) || properties.isJoinControl {
+        word = true
+    } else {
+        switch properties.generalCategory {
+        case .decimalNumber, .connectorPunctuation: word = true
+        default: word = false
+        }
+    }
+    return word && !HFUnicode.regex.contains(scalar)
 }

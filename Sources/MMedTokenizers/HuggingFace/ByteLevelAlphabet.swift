@@ -18,6 +18,9 @@ enum ByteLevelAlphabet {
         return characters
     }()
 
+    /// The UTF-8 of each byte's character.
+    static let utf8OfCharacter: [[UInt8]] = characterOfByte.map { Array(String($0).utf8) }
+
     static let byteOfCharacter: [UInt32: UInt8] = {
         var table: [UInt32: UInt8] = [:]
         for (byte, character) in characterOfByte.enumerated() { table[character.value] = UInt8(byte) }

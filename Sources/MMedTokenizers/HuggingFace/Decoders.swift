@@ -37,19 +37,19 @@ indirect enum Decoder: Sendable {
     func decodeChain(_ tokens: [String]) -> [String] {
         switch self {
         case .byteLevel:
+            // A token spelled wholly in the byte-level alphabet is its bytes; any other token (an added token with a
+            // space, say) is its own UTF-8, whole, as HF does.
             var bytes: [UInt8] = []
             for token in tokens {
-                for scalar in token.unicodeScalars {
-                    if let byte = ByteLevelAlphabet.byteOfCharacter[scalar.value] { bytes.append(byte) }
-                    else { bytes.append(contentsOf: Array(String(scalar).utf8)) }
-                }
+                if let raw = ByteLevelAlphabet.bytes(of: token) { bytes.append(contentsOf: raw) }
+                else { bytes.append(contentsOf: token.utf8) }
             }
             return [String(decoding: bytes, as: UTF8.self)]
         case .metaspace(let replacement, let addPrefixSpace):
+            // Every replacement character becomes a space, except in the first token, where (unless the scheme is
+            // `never`) every one of them is dropped, not only a leading one.
             return tokens.enumerated().map { index, token in
-                var text = token.replacingBytes(of: replacement, with: " ")
-                if addPrefixSpace, index == 0, text.utf8.first == 0x20 { text = String(text.unicodeScalars.dropFirst()) }
-                return text
+                token.replacingBytes(of: replacement, with: addPrefixSpace && index == 0 ? "" : " ")
             }
         case .byteFallback:
             var output: [String] = []

@@ -259,7 +259,7 @@ struct JSONObject {
         if let regex = object.optionalString("Regex") {
             if let scanner = SplitPattern.recognize(regex) { return .scanner(scanner, source: regex) }
             do {
-                return .regex(try NSRegularExpression(pattern: regex, options: []), source: regex)
+                return .regex(try NSRegularExpression(pattern: OnigurumaPattern.icuPattern(regex), options: OnigurumaPattern.options), source: regex)
             } catch {
                 throw TokenizerError(.unsupported, file: file, "\(path).\(key): the regex \(regex.debugDescription) does not compile here: \(error)")
             }
@@ -280,7 +280,15 @@ enum TextPattern: @unchecked Sendable {
         switch self {
         case .literal(let literal):
             let needle = Array(literal.utf8)
-            guard !needle.isEmpty, needle.count <= text.count else { return [] }
+            if needle.isEmpty {
+                // HF compiles the escaped literal as a regex: the empty one matches at every character boundary.
+                guard !text.isEmpty else { return [] }
+                var ranges: [Range<Int>] = [0..<0]
+                var index = 0
+                while index < text.count { index = min(text.count, index + utf8Length(text[index])); ranges.append(index..<index) }
+                return ranges
+            }
+            guard needle.count <= text.count else { return [] }
             var ranges: [Range<Int>] = []
             var index = 0
             while index + needle.count <= text.count {
@@ -309,11 +317,18 @@ enum TextPattern: @unchecked Sendable {
                 utf8 += scalar.utf8.count
             }
             utf8Offsets[utf16.count] = utf8
-            return regex.matches(in: string, range: NSRange(location: 0, length: utf16.count)).compactMap { match in
+            // HF finds nothing in an empty text. It keeps empty matches, except one where the previous match ended
+            // (Oniguruma's `find_iter`; ICU reports that one).
+            guard !text.isEmpty else { return [] }
+            var ranges: [Range<Int>] = []
+            var previousEnd = -1
+            for match in regex.matches(in: string, range: NSRange(location: 0, length: utf16.count)) {
                 let range = match.range
-                guard range.length > 0 else { return nil }
-                return utf8Offsets[range.location]..<utf8Offsets[range.location + range.length]
+                if range.length == 0, range.location == previousEnd { continue }
+                ranges.append(utf8Offsets[range.location]..<utf8Offsets[range.location + range.length])
+                previousEnd = range.location + range.length
             }
+            return ranges
         }
     }
 }

@@ -69,7 +69,11 @@ struct BPEModel: Sendable {
                 throw json.error("merges[\(rank)]: expected a string or a pair of strings")
             }
             var mergedString = left + right
-            if let prefix = json.optionalString("continuing_subword_prefix"), !prefix.isEmpty, right.utf8.starts(with: prefix.utf8) {
+            if let prefix = json.optionalString("continuing_subword_prefix"), !prefix.isEmpty {
+                // HF drops the prefix's length from the right part, whatever it starts with.
+                guard right.utf8.count >= prefix.utf8.count else {
+                    throw json.error("merges[\(rank)]: \(right.debugDescription) is shorter than the continuing_subword_prefix")
+                }
                 mergedString = left + String(decoding: right.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
             }
             guard let leftID = vocabulary.id(of: left), let rightID = vocabulary.id(of: right) else {
@@ -106,9 +110,11 @@ struct BPEModel: Sendable {
             if complete { merger.mergeSymbols(pairs: pairs, into: &output); return }
             merger.resetSymbols()
         }
-        // Characters as initial symbols, with prefix/suffix, byte fallback and unknown handling as HF does.
+        // Characters as initial symbols, with prefix/suffix, byte fallback and unknown handling as HF's
+        // `merge_word`: an unknown symbol is held back until the next known character (or the end), so byte-fallback
+        // symbols in between come before it, and with fuse_unk the held one absorbs further unknown characters.
         var index = 0
-        var lastWasUnknown = false
+        var pendingUnknown = false
         var scratch: [UInt8] = []
         while index < word.count {
             let length = vocabulary.byteLevel ? 1 : utf8Length(word[index])
@@ -118,22 +124,20 @@ struct BPEModel: Sendable {
             scratch.append(contentsOf: UnsafeBufferPointer(rebasing: word[index..<end]))
             if end == word.count, let suffix = endOfWordSuffix { scratch.append(contentsOf: suffix) }
             if let id = vocabulary.table.lookup(scratch) {
+                if pendingUnknown, let unknownID { merger.appendSymbol(unknownID) }
+                pendingUnknown = false
                 merger.appendSymbol(UInt32(id))
-                lastWasUnknown = false
-            } else if byteFallback, (index..<end).allSatisfy({ byteTokenIDs[Int(word[$0])] != nil }) {
-                for byteIndex in index..<end {
-                    merger.appendSymbol(byteTokenIDs[Int(word[byteIndex])]!)
-                }
-                lastWasUnknown = false
+            } else if byteFallback, scratch.allSatisfy({ byteTokenIDs[Int($0)] != nil }) {
+                // HF falls back on the bytes of the symbol it looked up: prefix and suffix included.
+                for byte in scratch { merger.appendSymbol(byteTokenIDs[Int(byte)]!) }
             } else if let unknownID {
-                // With fuse_unk, a run of unknown characters is one unknown symbol.
-                if !(fuseUnknown && lastWasUnknown) { merger.appendSymbol(unknownID) }
-                lastWasUnknown = true
-            } else {
-                lastWasUnknown = false  // HF drops a character it cannot represent at all.
+                if pendingUnknown, !fuseUnknown { merger.appendSymbol(unknownID) }
+                pendingUnknown = true
             }
+            // (Without an unk_token, HF drops a character it cannot represent at all.)
             index = end
         }
+        if pendingUnknown, let unknownID { merger.appendSymbol(unknownID) }
         merger.mergeSymbols(pairs: pairs, into: &output)
     }
 }

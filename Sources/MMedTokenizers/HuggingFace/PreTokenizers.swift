@@ -74,53 +74,112 @@ indirect enum PreTokenizer: Sendable {
         }
     }
 
-    /// Splits each piece. `isFirstSegment` tells Metaspace's `first` scheme whether this is the text's beginning.
-    func apply(_ pieces: [[UInt8]], isFirstSegment: Bool) -> [[UInt8]] {
+    /// Splits each piece. Each piece carries `origin`: how many of its leading bytes HF aligns to the start of the
+    /// input text (Metaspace's `first` scheme prepends only to a piece whose first byte is there).
+    func apply(_ pieces: [PreToken]) -> [PreToken] {
         switch self {
         case .split(let pattern, let behavior, let invert):
-            return pieces.flatMap { splitPiece($0, matches: pattern.matches(in: $0), behavior: behavior, invert: invert) }
+            return pieces.flatMap { $0.split(pattern.matches(in: $0.bytes), behavior: behavior, invert: invert) }
         case .byteLevel(let addPrefixSpace, let useRegex):
-            return pieces.flatMap { piece -> [[UInt8]] in
+            return pieces.flatMap { piece -> [PreToken] in
                 var piece = piece
-                if addPrefixSpace, piece.first != 0x20 { piece.insert(0x20, at: 0) }
+                if addPrefixSpace, piece.bytes.first != 0x20 { piece.prepend([0x20]) }
                 guard useRegex else { return [piece] }
                 var ranges: [Range<Int>] = []
-                piece.withUnsafeBufferPointer { bytes in SplitPattern.gpt2.forEachPiece(bytes) { ranges.append($0..<$1) } }
-                return ranges.map { Array(piece[$0]) }
+                piece.bytes.withUnsafeBufferPointer { bytes in SplitPattern.gpt2.forEachPiece(bytes) { ranges.append($0..<$1) } }
+                return ranges.map { piece.slice($0) }
             }
         case .metaspace(let replacement, let scheme, let split):
             let marker = Array(replacement.utf8)
-            return pieces.enumerated().flatMap { index, piece -> [[UInt8]] in
-                var replaced: [UInt8] = []
-                replaced.reserveCapacity(piece.count + marker.count)
-                for byte in piece { if byte == 0x20 { replaced.append(contentsOf: marker) } else { replaced.append(byte) } }
-                let prepend = scheme == .always || (scheme == .first && isFirstSegment && index == 0)
-                if prepend, !replaced.starts(with: marker) { replaced.insert(contentsOf: marker, at: 0) }
+            return pieces.flatMap { piece -> [PreToken] in
+                var replaced = PreToken(bytes: [], origin: 0)
+                replaced.bytes.reserveCapacity(piece.bytes.count + marker.count)
+                for (index, byte) in piece.bytes.enumerated() {
+                    if byte == 0x20 { replaced.bytes.append(contentsOf: marker) } else { replaced.bytes.append(byte) }
+                    if index < piece.origin { replaced.origin = replaced.bytes.count }
+                }
+                let prepend = scheme == .always || (scheme == .first && piece.origin > 0)
+                if prepend, !replaced.bytes.isEmpty, !replaced.bytes.starts(with: marker) { replaced.prepend(marker) }
                 guard split else { return [replaced] }
-                return splitPiece(replaced, matches: TextPattern.literal(replacement).matches(in: replaced), behavior: .mergedWithNext, invert: false)
+                return replaced.split(TextPattern.literal(replacement).matches(in: replaced.bytes), behavior: .mergedWithNext, invert: false)
             }
         case .whitespace:
-            return pieces.flatMap { piece in splitPiece(piece, matches: wordOrSymbolRuns(piece), behavior: .removed, invert: true) }
+            return pieces.flatMap { $0.split(wordOrSymbolRuns($0.bytes), behavior: .removed, invert: true) }
         case .whitespaceSplit:
-            return pieces.flatMap { piece in
-                splitPiece(piece, matches: characterMatches(piece) { $0.properties.isWhitespace }, behavior: .removed, invert: false)
-            }
+            return pieces.flatMap { $0.split(characterMatches($0.bytes) { $0.properties.isWhitespace }, behavior: .removed, invert: false) }
         case .bert:
-            return pieces.flatMap { piece in
-                splitPiece(piece, matches: characterMatches(piece) { $0.properties.isWhitespace }, behavior: .removed, invert: false)
-            }.flatMap { piece in
-                splitPiece(piece, matches: characterMatches(piece, isBertPunctuation), behavior: .isolated, invert: false)
-            }
+            return pieces.flatMap { $0.split(characterMatches($0.bytes) { $0.properties.isWhitespace }, behavior: .removed, invert: false) }
+                .flatMap { $0.split(characterMatches($0.bytes, isBertPunctuation), behavior: .isolated, invert: false) }
         case .punctuation(let behavior):
-            return pieces.flatMap { piece in splitPiece(piece, matches: characterMatches(piece, isBertPunctuation), behavior: behavior, invert: false) }
+            return pieces.flatMap { $0.split(characterMatches($0.bytes, isBertPunctuation), behavior: behavior, invert: false) }
         case .digits(let individual):
             return pieces.flatMap { piece in
-                let digits = characterMatches(piece) { $0.properties.numericType != nil }
-                return splitPiece(piece, matches: digits, behavior: individual ? .isolated : .contiguous, invert: false)
+                // Rust's `char::is_numeric`: the categories Nd, Nl and No (not Unicode's Numeric_Type, which has 一).
+                let digits = characterMatches(piece.bytes) {
+                    switch $0.properties.generalCategory {
+                    case .decimalNumber, .letterNumber, .otherNumber: return true
+                    default: return false
+                    }
+                }
+                return piece.split(digits, behavior: individual ? .isolated : .contiguous, invert: false)
             }
         case .sequence(let items):
-            return items.reduce(pieces) { $1.apply($0, isFirstSegment: isFirstSegment) }
+            // After a ByteLevel step, HF's pieces are spelled in the byte-level alphabet (a space is `Ġ`): the steps
+            // after it split that spelling. Ours are raw bytes, so those steps see the spelling and get bytes back.
+            var pieces = pieces
+            var spelled = false
+            for (index, item) in items.enumerated() {
+                pieces = item.apply(pieces)
+                if !spelled, item.isByteLevel, index < items.count - 1 {
+                    pieces = pieces.map { $0.spelledInByteLevelAlphabet() }
+                    spelled = true
+                }
+            }
+            return spelled ? pieces.map { $0.fromByteLevelSpelling() } : pieces
         }
+    }
+}
+
+/// A pre-tokenized piece: its bytes, and how many of its leading bytes are aligned to the input's first character.
+struct PreToken {
+    var bytes: [UInt8]
+    var origin: Int
+
+    func slice(_ range: Range<Int>) -> PreToken {
+        PreToken(bytes: Array(bytes[range]), origin: max(0, origin - range.lowerBound))
+    }
+
+    /// Inserted text shares the alignment of the first character.
+    mutating func prepend(_ prefix: [UInt8]) {
+        bytes.insert(contentsOf: prefix, at: 0)
+        if origin > 0 { origin += prefix.count }
+    }
+
+    func split(_ matches: [Range<Int>], behavior: SplitBehavior, invert: Bool) -> [PreToken] {
+        splitRanges(count: bytes.count, matches: matches, behavior: behavior, invert: invert).map { slice($0) }
+    }
+
+    func spelledInByteLevelAlphabet() -> PreToken {
+        var spelled: [UInt8] = []
+        spelled.reserveCapacity(bytes.count * 2)
+        var origin = 0
+        for (index, byte) in bytes.enumerated() {
+            spelled.append(contentsOf: ByteLevelAlphabet.utf8OfCharacter[Int(byte)])
+            if index < self.origin { origin = spelled.count }
+        }
+        return PreToken(bytes: spelled, origin: origin)
+    }
+
+    func fromByteLevelSpelling() -> PreToken {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let raw = ByteLevelAlphabet.bytes(of: text) else { return self }
+        // Each character of the spelling is one byte.
+        var origin = 0, offset = 0
+        for scalar in text.unicodeScalars where offset < self.origin {
+            origin += 1
+            offset += scalar.utf8.count
+        }
+        return PreToken(bytes: raw, origin: origin)
     }
 }
 
@@ -141,8 +200,7 @@ func wordOrSymbolRuns(_ bytes: [UInt8]) -> [Range<Int>] {
     enum Kind { case word, symbol, space }
     func kind(_ scalar: Unicode.Scalar) -> Kind {
         if scalar.properties.isWhitespace { return .space }
-        if scalar.properties.isAlphabetic || isMark(scalar) || scalar.properties.generalCategory == .decimalNumber
-            || scalar.properties.generalCategory == .connectorPunctuation || scalar.properties.isJoinControl { return .word }
+        if isRegexWordCharacter(scalar) { return .word }
         return .symbol
     }
     var ranges: [Range<Int>] = []
@@ -161,9 +219,10 @@ func wordOrSymbolRuns(_ bytes: [UInt8]) -> [Range<Int>] {
     return ranges
 }
 
-/// Splits `piece` around `matches` the way HF tokenizers' `split` with a behavior does.
-func splitPiece(_ piece: [UInt8], matches: [Range<Int>], behavior: SplitBehavior, invert: Bool) -> [[UInt8]] {
-    // The whole piece as alternating (range, isMatch) parts, gaps included.
+/// The ranges HF tokenizers' `split` with a behavior keeps of a piece of `count` bytes around `matches` (empty ones
+/// included: they split too).
+func splitRanges(count: Int, matches: [Range<Int>], behavior: SplitBehavior, invert: Bool) -> [Range<Int>] {
+    // The whole piece as alternating (range, isMatch) parts, gaps included (HF's `find_matches`).
     var parts: [(Range<Int>, Bool)] = []
     var last = 0
     for range in matches {
@@ -171,7 +230,7 @@ func splitPiece(_ piece: [UInt8], matches: [Range<Int>], behavior: SplitBehavior
         parts.append((range, !invert))
         last = range.upperBound
     }
-    if last < piece.count { parts.append((last..<piece.count, invert)) }
+    if last < count || parts.isEmpty { parts.append((last..<count, invert)) }
     var merged: [(Range<Int>, Bool)] = []
     switch behavior {
     case .isolated: merged = parts
@@ -198,9 +257,10 @@ func splitPiece(_ piece: [UInt8], matches: [Range<Int>], behavior: SplitBehavior
         }
         merged.reverse()
     case .contiguous:
+        // Runs of matches merge, and so do runs of non-matches (with `invert`, adjacent matches of the pattern).
         var previousMatch = false
         for (range, isMatch) in parts {
-            if isMatch, previousMatch, let end = merged.indices.last {
+            if isMatch == previousMatch, let end = merged.indices.last {
                 merged[end].0 = merged[end].0.lowerBound..<range.upperBound
             } else {
                 merged.append((range, isMatch))
@@ -208,5 +268,5 @@ func splitPiece(_ piece: [UInt8], matches: [Range<Int>], behavior: SplitBehavior
             previousMatch = isMatch
         }
     }
-    return merged.compactMap { $0.0.isEmpty ? nil : Array(piece[$0.0]) }
+    return merged.compactMap { $0.0.isEmpty ? nil : $0.0 }
 }
