@@ -32,22 +32,8 @@ enum ComponentVariantOracle {
     }
 
     static let directory = NSTemporaryDirectory() + "mmed-tokenizer-variants-\(getpid())"
-    static let script = TokenizerTestData.packageRoot.appendingPathComponent("Tests/Oracles/tokenizer_variants.py").path
 
-    static func run(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TokenizerError(.io, "tokenizer_variants.py \(arguments.first ?? "") failed (run scripts/setup for its pinned packages): \(message)")
-        }
-    }
+    static func run(_ arguments: [String]) throws { try TokenizerTestData.runOracle("tokenizer_variants.py", arguments) }
 
     /// Runs the oracle once: the variant files, the texts and every variant's golden file.
     static let prepared: Result<[(source: String, text: String)], any Error> = Result {

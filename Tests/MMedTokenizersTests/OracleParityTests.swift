@@ -24,22 +24,8 @@ enum TokenizerOracle {
     ]
 
     static let directory = NSTemporaryDirectory() + "mmed-tokenizer-oracle-\(getpid())"
-    static let script = TokenizerTestData.packageRoot.appendingPathComponent("Tests/Oracles/tokenizer_oracle.py").path
 
-    static func run(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TokenizerError(.io, "tokenizer_oracle.py \(arguments.first ?? "") failed (run scripts/setup for its pinned packages): \(message)")
-        }
-    }
+    static func run(_ arguments: [String]) throws { try TokenizerTestData.runOracle("tokenizer_oracle.py", arguments) }
 
     static let texts: Result<[(source: String, text: String)], any Error> = Result {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
