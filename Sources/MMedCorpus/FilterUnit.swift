@@ -289,7 +289,7 @@ extension CorpusFilterJob {
                 continue
             }
             guard textValue.kind == .string else {
-                try writer.reject(location, reason: "field \"\(textField)\" is \(describe(textValue.kind)), not a string",
+                try writer.reject(location, reason: "field \"\(textField)\" is \(textValue.kind.phrase), not a string",
                                   category: "text field not a string", language: language, raw: line)
                 continue
             }
@@ -370,7 +370,7 @@ extension CorpusFilterJob {
 }
 
 /// Offset of the first invalid UTF-8 sequence (the bytes are known to be invalid somewhere).
-func firstInvalidUTF8Offset(_ bytes: UnsafeRawBufferPointer) -> Int {
+public func firstInvalidUTF8Offset(_ bytes: UnsafeRawBufferPointer) -> Int {
     let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
     var index = 0
     while index < bytes.count {
@@ -379,17 +379,6 @@ func firstInvalidUTF8Offset(_ bytes: UnsafeRawBufferPointer) -> Int {
         index += length
     }
     return bytes.count
-}
-
-private func describe(_ kind: JSONObjectScanner.ValueKind) -> String {
-    switch kind {
-    case .string: "a string"
-    case .number: "a number"
-    case .bool: "a boolean"
-    case .null: "null"
-    case .object: "an object"
-    case .array: "an array"
-    }
 }
 
 func base64(_ bytes: UnsafeRawBufferPointer) -> String {

@@ -506,3 +506,17 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension JSONObjectScanner.ValueKind {
+    /// The kind as an error message says it: "a string", "null", ….
+    public var phrase: String {
+        switch self {
+        case .string: "a string"
+        case .number: "a number"
+        case .bool: "a boolean"
+        case .null: "null"
+        case .object: "an object"
+        case .array: "an array"
+        }
+    }
+}

@@ -93,7 +93,7 @@ final class PretrainUnitWriter {
     func document(_ location: DocumentLocation, text: UnsafeRawBufferPointer, language: String?, name: @autoclosure () -> String,
                   raw: @autoclosure () -> UnsafeRawBufferPointer?) throws {
         guard isValidUTF8(text) else {
-            let at = firstInvalidUTF8(text)
+            let at = firstInvalidUTF8Offset(text)
             try reject(location, reason: location.isWholeFile ? "invalid UTF-8 at byte \(at) of the file"
                                                               : "field \"\(configuration.textField)\": invalid UTF-8 at byte \(at) of the text",
                        category: "invalid UTF-8", language: language, raw: raw())
@@ -260,7 +260,7 @@ final class PretrainUnitWriter {
                 continue
             }
             guard textValue.kind == .string else {
-                try reject(location, reason: "field \"\(textField)\" is \(describeKind(textValue.kind)), not a string",
+                try reject(location, reason: "field \"\(textField)\" is \(textValue.kind.phrase), not a string",
                            category: "text field not a string", language: language, raw: line)
                 continue
             }
@@ -399,30 +399,5 @@ struct UnitSequences: Equatable {
         guard documentSequenceCounts.reduce(0, { $0 + Int($1) }) == sequenceCount else {
             throw MMedIOError(.malformed, path: file, "documents and sequences disagree; delete the unit's marker in units/ to redo it")
         }
-    }
-}
-
-/// Offset of the first invalid UTF-8 sequence (the bytes are known to be invalid somewhere).
-func firstInvalidUTF8(_ bytes: UnsafeRawBufferPointer) -> Int {
-    var index = 0
-    while index < bytes.count {
-        let lead = bytes[index]
-        let length: Int
-        if lead < 0x80 { length = 1 } else if lead >= 0xC2 && lead <= 0xDF { length = 2 } else if lead >= 0xE0 && lead <= 0xEF { length = 3 } else if lead >= 0xF0 && lead <= 0xF4 { length = 4 } else { return index }
-        guard index + length <= bytes.count,
-              String(validating: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)]), as: UTF8.self) != nil else { return index }
-        index += length
-    }
-    return bytes.count
-}
-
-private func describeKind(_ kind: JSONObjectScanner.ValueKind) -> String {
-    switch kind {
-    case .string: "a string"
-    case .number: "a number"
-    case .bool: "a boolean"
-    case .null: "null"
-    case .object: "an object"
-    case .array: "an array"
     }
 }

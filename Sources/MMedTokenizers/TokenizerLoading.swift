@@ -29,18 +29,22 @@ public enum TokenizerFormat: String, Sendable, Codable {
     }
 }
 
+/// The file a tokenizer path names: the path itself, or for a directory its `tokenizer.json`, else its
+/// `tokenizer.model`.
+public func tokenizerFile(at path: String) throws -> String {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
+    let candidates = ["tokenizer.json", "tokenizer.model"].map { (path as NSString).appendingPathComponent($0) }
+    guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+        throw TokenizerError(.io, file: path, "the directory holds neither tokenizer.json nor tokenizer.model")
+    }
+    return found
+}
+
 /// Loads a tokenizer from a file, whatever its format (see `TokenizerFormat.detect`). A directory is searched for
 /// `tokenizer.json`, then `tokenizer.model`.
 public func loadTokenizer(path: String) throws -> any Tokenizer {
-    var file = path
-    var isDirectory: ObjCBool = false
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-        let candidates = ["tokenizer.json", "tokenizer.model"].map { (path as NSString).appendingPathComponent($0) }
-        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw TokenizerError(.io, file: path, "the directory holds neither tokenizer.json nor tokenizer.model")
-        }
-        file = found
-    }
+    let file = try tokenizerFile(at: path)
     guard let data = FileManager.default.contents(atPath: file) else {
         throw TokenizerError(.io, file: file, "cannot read the file")
     }

@@ -115,8 +115,11 @@ struct PretrainPrepare: ParsableCommand {
         }
 
         let loaded: any Tokenizer
-        let tokenizerFile = resolveTokenizerFile(tokenizer)
-        do { loaded = try loadTokenizer(path: tokenizer) } catch { throw CleanExit.message("error: \(error)", code: 2) }
+        let tokenizerFile: String
+        do {
+            tokenizerFile = try MMedTokenizers.tokenizerFile(at: tokenizer)
+            loaded = try loadTokenizer(path: tokenizerFile)
+        } catch { throw CleanExit.message("error: \(error)", code: 2) }
         let tokenizerBytes: [UInt8]
         do { tokenizerBytes = try readWholeFile(tokenizerFile) } catch { throw CleanExit.message("error: \(error)", code: 2) }
         guard let (padID, padSource) = resolvePadID(explicit: padId, specialTokens: loaded.specialTokens) else {
@@ -186,16 +189,5 @@ struct PretrainPrepare: ParsableCommand {
                 throw CleanExit.message("error: \(summary.quarantined.count) input file(s) quarantined; fix or remove them and re-run (finished units are kept), or pass --allow-partial", code: 3)
             }
         }
-    }
-
-    /// The file `loadTokenizer` reads for `path` (a directory is searched for tokenizer.json, then tokenizer.model).
-    private func resolveTokenizerFile(_ path: String) -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
-        for name in ["tokenizer.json", "tokenizer.model"] {
-            let candidate = (path as NSString).appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-        }
-        return path
     }
 }

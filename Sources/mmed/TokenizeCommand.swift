@@ -23,10 +23,11 @@ struct TokenizerOptions: ParsableArguments {
     func load() throws -> any Tokenizer {
         do {
             if let ignoreMerges {
-                guard let data = FileManager.default.contents(atPath: tokenizer) else {
-                    throw ValidationError("\(tokenizer): cannot read the file")
+                let file = try tokenizerFile(at: tokenizer)
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw ValidationError("\(file): cannot read the file")
                 }
-                return try HuggingFaceTokenizer(json: [UInt8](data), file: tokenizer, ignoreMerges: ignoreMerges)
+                return try HuggingFaceTokenizer(json: [UInt8](data), file: file, ignoreMerges: ignoreMerges)
             }
             return try loadTokenizer(path: tokenizer)
         } catch let error as TokenizerError {
