@@ -50,7 +50,7 @@ let package = Package(
         ),
 
         .testTarget(name: "MMedIOTests", dependencies: ["MMedIO"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MMedTextTests", dependencies: ["MMedText"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MMedTextTests", dependencies: ["MMedText", "MMedIO", "MMedTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MMedCorpusTests",
             dependencies: ["MMedCorpus", "MMedIO", "MMedText"],
@@ -60,7 +60,7 @@ let package = Package(
         // What the test targets share: the repository and ../shared/data paths, temporary folders, running `mmed`.
         .target(name: "MMedTestSupport", path: "Tests/MMedTestSupport"),
         .testTarget(name: "MMedCLITests", dependencies: ["MMedIO", "Parquet", "MMedTestSupport"]),
-        .testTarget(name: "MMedTokenizersTests", dependencies: ["MMedTokenizers", "MMedIO"]),
+        .testTarget(name: "MMedTokenizersTests", dependencies: ["MMedTokenizers", "MMedIO", "MMedTestSupport"]),
         // MMedCorpus: the tests build job configurations from `InputFile`s (expandInputs).
         .testTarget(name: "MMedPretrainTests", dependencies: ["MMedPretrain", "MMedTokenizers", "MMedIO", "MMedCorpus", "MMedTestSupport"]),
     ],

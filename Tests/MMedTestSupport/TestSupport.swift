@@ -67,3 +67,35 @@ public enum MMedCLI {
                       standardError: String(decoding: errData, as: UTF8.self))
     }
 }
+
+/// The oracle scripts of Tests/Oracles, run with python3 (scripts/setup installs their pinned packages).
+public enum Oracle {
+    public struct Failure: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Runs `Tests/Oracles/<name> arguments...`; standard output is returned, a failure carries standard error.
+    @discardableResult
+    public static func run(_ name: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Repository.path("Tests/Oracles/" + name)] + arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // Read both pipes concurrently so neither fills up and blocks the script.
+        nonisolated(unsafe) var errorData = Data()
+        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        guard process.terminationStatus == 0 else {
+            throw Failure(message: "\(name) \(arguments.first ?? "") failed (run scripts/setup for its pinned packages): "
+                + String(decoding: errorData, as: UTF8.self))
+        }
+        return String(decoding: outputData, as: UTF8.self)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import MMedTestSupport
 import Testing
 
 /// Where the tests find `../shared/data` and the oracle scripts. Tests that need the shared data skip with a message
@@ -22,23 +23,7 @@ enum TokenizerTestData {
 
     /// Runs a committed oracle script (`Tests/Oracles/<name>`) with python3; a failure carries its standard error.
     static func runOracle(_ name: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", packageRoot.appendingPathComponent("Tests/Oracles/" + name).path] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw OracleFailure(message: "\(name) \(arguments.first ?? "") failed (run scripts/setup for its pinned packages): \(message)")
-        }
-    }
-
-    struct OracleFailure: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+        try Oracle.run(name, arguments)
     }
 
     /// llama.cpp's test vectors: inputs separated by `\n__ggml_vocab_test__\n`, one line of ids per input.
