@@ -26,7 +26,8 @@ let package = Package(
         .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlidec", providers: [.apt(["libbrotli-dev"])]),
 
         .target(name: "MMedIO", dependencies: ["CZstd", "CZlib", "MMedText"]),
-        .target(name: "MMedText"),
+        // Optimized even in debug builds: the segmentation parity tests load jieba's and janome's dictionaries.
+        .target(name: "MMedText", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // A standalone Parquet reader: nothing MMed-specific, only the codecs' C libraries.
         .target(name: "Parquet", dependencies: ["CZstd", "CZlib", "CSnappy", "CLz4", "CDeflate", "CBrotli"]),
         .target(
