@@ -25,7 +25,11 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlidec", providers: [.apt(["libbrotli-dev"])]),
 
-        .target(name: "MMedIO", dependencies: ["CZstd", "CZlib", "MMedText"]),
+        // Optimized even in debug builds: tests parse Llama 3's 9 MB tokenizer.json and GBs of JSONL through it.
+        .target(
+            name: "MMedIO", dependencies: ["CZstd", "CZlib", "MMedText"],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
         // Optimized even in debug builds: the segmentation parity tests load jieba's and janome's dictionaries.
         .target(name: "MMedText", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // A standalone Parquet reader: nothing MMed-specific, only the codecs' C libraries.
@@ -39,7 +43,7 @@ let package = Package(
         ),
         // Optimized even in debug builds: the parity tests tokenize ~24 MB per tokenizer, which unoptimized code
         // takes minutes for.
-        .target(name: "MMedTokenizers", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "MMedTokenizers", dependencies: ["MMedIO"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Token windows and shard writers; it takes a `Tokenizer` and reads corpora through MMedCorpus' inputs.
         .target(name: "MMedPretrain", dependencies: ["MMedTokenizers", "MMedIO", "MMedCorpus", "Parquet"]),
         .executableTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import MMedIO
 
 /// A Hugging Face `tokenizer.json`: added tokens, normalizer, pre-tokenizer, model (BPE or WordPiece),
 /// post-processor and decoder, each as HF `tokenizers` applies them. Truncation and padding settings in the file are
