@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "Parquet", targets: ["Parquet"]),
         .library(name: "MMedTokenizers", targets: ["MMedTokenizers"]),
         .library(name: "MMedPretrain", targets: ["MMedPretrain"]),
+        .library(name: "MMedMetrics", targets: ["MMedMetrics"]),
+        .library(name: "MMedBench", targets: ["MMedBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -46,10 +48,14 @@ let package = Package(
         .target(name: "MMedTokenizers", dependencies: ["MMedIO"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Token windows and shard writers; it takes a `Tokenizer` and reads corpora through MMedCorpus' inputs.
         .target(name: "MMedPretrain", dependencies: ["MMedTokenizers", "MMedIO", "MMedCorpus", "Parquet"]),
+        // BLEU and ROUGE in the exact variants of nltk and the `rouge` package; no I/O.
+        .target(name: "MMedMetrics", dependencies: ["MMedText"]),
+        // The MMedBench dataset, importers, prompts, results files, answer extraction and scoring.
+        .target(name: "MMedBench", dependencies: ["MMedIO", "MMedText", "MMedMetrics"]),
         .executableTarget(
             name: "mmed",
             dependencies: [
-                "MMedIO", "MMedText", "MMedCorpus", "Parquet", "MMedTokenizers", "MMedPretrain",
+                "MMedIO", "MMedText", "MMedCorpus", "Parquet", "MMedTokenizers", "MMedPretrain", "MMedMetrics", "MMedBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -68,6 +74,8 @@ let package = Package(
         .testTarget(name: "MMedTokenizersTests", dependencies: ["MMedTokenizers", "MMedIO", "MMedTestSupport"]),
         // MMedCorpus: the tests build job configurations from `InputFile`s (expandInputs).
         .testTarget(name: "MMedPretrainTests", dependencies: ["MMedPretrain", "MMedTokenizers", "MMedIO", "MMedCorpus", "MMedTestSupport"]),
+        .testTarget(name: "MMedMetricsTests", dependencies: ["MMedMetrics", "MMedText", "MMedIO", "MMedTestSupport"]),
+        .testTarget(name: "MMedBenchTests", dependencies: ["MMedBench", "MMedMetrics", "MMedText", "MMedIO", "MMedTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

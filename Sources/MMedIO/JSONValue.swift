@@ -199,3 +199,39 @@ private struct JSONParser {
         throw error("unterminated string")
     }
 }
+
+extension JSONValue {
+    /// Compact JSON text (`json.dumps(value, ensure_ascii=False, separators=(", ", ": "))` layout), members in
+    /// their order; integral numbers print without a fraction.
+    public var jsonText: String {
+        let buffer = ByteBuffer()
+        write(to: buffer)
+        return String(decoding: buffer.bytes, as: UTF8.self)
+    }
+
+    public func write(to buffer: ByteBuffer) {
+        switch self {
+        case .null: buffer.append("null")
+        case .bool(let value): buffer.append(value ? "true" : "false")
+        case .number(let value):
+            if value == value.rounded(), abs(value) < 1e15 { buffer.appendDecimal(Int(value)) } else { buffer.append("\(value)") }
+        case .string(let value): buffer.appendJSONString(value)
+        case .array(let values):
+            buffer.append("[")
+            for (index, value) in values.enumerated() {
+                if index > 0 { buffer.append(", ") }
+                value.write(to: buffer)
+            }
+            buffer.append("]")
+        case .object(let members):
+            buffer.append("{")
+            for (index, member) in members.enumerated() {
+                if index > 0 { buffer.append(", ") }
+                buffer.appendJSONString(member.key)
+                buffer.append(": ")
+                member.value.write(to: buffer)
+            }
+            buffer.append("}")
+        }
+    }
+}
