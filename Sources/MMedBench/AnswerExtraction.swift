@@ -10,6 +10,9 @@ public enum AnswerExtraction: String, Sendable, CaseIterable {
     /// End tokens of every supported family, `OPTION A, C IS CORRECT`, lower case, full-width letters, "the answer
     /// is B", a bare letter list, answers surrounded by other text.
     case robust
+    /// The response is nothing but the option keys, comma-separated (other tools' prediction files such as IgakuQA's
+    /// baseline_results): split on ",", each piece stripped and upper-cased, compared as a set.
+    case exact
 }
 
 /// The end-of-sequence markers a decoded response may carry (Llama 2/Mistral/InternLM2, Llama 3, ChatML, GPT-2).
@@ -40,6 +43,11 @@ public enum AnswerReader {
             }
             let looksLikeKeys = PythonText.split(stripped, separator: ",").allSatisfy { $0.count == 1 && $0 != " " }
             return ExtractedAnswer(keys: looksLikeKeys && !stripped.isEmpty ? PythonText.split(stripped, separator: ",") : nil, correct: correct)
+        case .exact:
+            let keys = PythonText.split(PythonText.strip(cutAtEndMarker(response)), separator: ",").map { PythonText.strip($0).uppercased() }
+            let allowed = Set(optionKeys.isEmpty ? ["A", "B", "C", "D", "E"] : optionKeys.map { $0.uppercased() })
+            guard keys.allSatisfy(allowed.contains) else { return ExtractedAnswer(keys: nil, correct: false) }
+            return ExtractedAnswer(keys: keys, correct: Set(keys) == Set(gold.map { $0.uppercased() }))
         case .robust:
             let allowed = optionKeys.isEmpty ? ["A", "B", "C", "D", "E"] : optionKeys.map { $0.uppercased() }
             guard let keys = robustKeys(response, allowed: allowed) else { return ExtractedAnswer(keys: nil, correct: false) }
@@ -50,7 +58,7 @@ public enum AnswerReader {
     /// The rationale part of a response, as the metrics compare it with the reference.
     public static func rationale(_ response: String, extraction: AnswerExtraction) -> String {
         switch extraction {
-        case .published:
+        case .published, .exact:
             // rationale_similarity.py: before "###Answer: OPTION ", without "###Rationale: ", stripped.
             let head = PythonText.split(response, separator: "###Answer: OPTION ")[0]
             return PythonText.strip(PythonText.replace(head, "###Rationale: ", with: ""))
@@ -85,7 +93,7 @@ public enum AnswerReader {
         return String(scalars)
     }
 
-    private static let letterList = #"([A-Ea-e](?:\s*(?:,|and|&|/|\+|or)\s*[A-Ea-e])*)"#
+    private static let letterList = #"([A-Ja-j](?:\s*(?:,|and|&|/|\+|or)\s*[A-Ja-j])*)"#
     private static let patterns: [NSRegularExpression] = [
         // OPTION A IS CORRECT / OPTIONS A, C ARE CORRECT / Option: b is correct
         #"options?\s*[:.]?\s*\(?"# + letterList + #"\)?\s*(?:is|are)\s+(?:the\s+)?correct"#,
@@ -95,7 +103,7 @@ public enum AnswerReader {
         // the whole text is a letter list: "C", "a, c", "(B)."
         #"^\s*\(?"# + letterList + #"\)?\s*\.?\s*$"#,
         // the text starts with an option: "B. Aspirin", "C) ...", "A: ..."
-        #"^\s*\(?([A-E])(?:[.):]|\s*$)"#,
+        #"^\s*\(?([A-J])(?:[.):]|\s*$)"#,
     ].map { try! NSRegularExpression(pattern: $0, options: [.caseInsensitive]) }
 
     static func robustKeys(_ response: String, allowed: [String]) -> [String]? {
