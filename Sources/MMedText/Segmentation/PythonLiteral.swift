@@ -242,6 +242,28 @@ public struct PythonLiteralParser {
     public mutating func number() throws -> PythonLiteral {
         skipTrivia()
         let start = position
+        // Fast path: a plain decimal integer (janome's tables hold millions), read without building a String.
+        do {
+            var i = position
+            var negative = false
+            if i < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
+                negative = bytes[i] == UInt8(ascii: "-")
+                i += 1
+            }
+            var value = 0
+            let digitsStart = i
+            while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9"), i - digitsStart < 18 {
+                value = value * 10 + Int(bytes[i] - UInt8(ascii: "0"))
+                i += 1
+            }
+            let next = i < bytes.count ? bytes[i] : 0
+            let continues = (next >= UInt8(ascii: "0") && next <= UInt8(ascii: "9")) || next == UInt8(ascii: ".")
+                || next == UInt8(ascii: "e") || next == UInt8(ascii: "E") || next == UInt8(ascii: "_")
+            if i > digitsStart && !continues {
+                position = i
+                return .int(negative ? -value : value)
+            }
+        }
         var text = ""
         var isFloat = false
         if position < bytes.count, bytes[position] == UInt8(ascii: "-") || bytes[position] == UInt8(ascii: "+") {
