@@ -41,7 +41,8 @@ import Testing
                 #expect(difference <= 1e-9, "\(key) of \(a["id"]!.string!): \(a[key]!.number!) vs \(expected)")
             }
         }
-        #expect(correct > 100 && raised > 0)
+        // accuracy.py only reads direct answers ending in </s>: few of the generated responses pass it.
+        #expect(correct > 20 && raised > 0)
         print("published mode: 900 items, largest metric difference \(worst)")
         // The summary averages what the items say.
         let summary = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/score/score.json"))))
@@ -50,6 +51,11 @@ import Testing
         for file in ["score.csv", "score.md", "score.svg"] {
             #expect(FileManager.default.fileExists(atPath: folder + "/score/" + file))
         }
+        // The paper mode's robust extraction reads the answers after rationales and other end tokens too.
+        let paper = try MMedCLI.run(["bench", "score", results, "--output", folder + "/paper"])
+        #expect(paper.status == 0)
+        let paperItems = try lines(folder + "/paper/items.jsonl")
+        #expect(paperItems.filter { $0["correct"]!.bool! }.count > 3 * correct)
     }
 
     /// IgakuQA's baseline predictions scored by exact match reproduce the accuracy computed directly from the
