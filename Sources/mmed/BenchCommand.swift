@@ -8,8 +8,8 @@ import MMedText
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "MMedBench: import the source benchmarks, prepare SFT data, score results files, compare runs.",
-        subcommands: [BenchImport.self, BenchStats.self, BenchPrepare.self, BenchScoreCommand.self, BenchCompare.self,
-                      BenchImportResults.self]
+        subcommands: [BenchImport.self, BenchStats.self, BenchPrepare.self, BenchPrompts.self, BenchScoreCommand.self,
+                      BenchCompare.self, BenchImportResults.self]
     )
 }
 
@@ -141,6 +141,56 @@ struct BenchPrepare: ParsableCommand {
         let report = try SFTExport(seed: seed, eos: eos, variant: variant).write(dataset.files, alpacaPath: alpaca, chatPath: chat)
         print("\(report.items) items → \(report.records) records (\(report.withoutRationale) items without a rationale: direct form only)")
         for path in [alpaca, chat].compactMap({ $0 }) { print("wrote \(path)") }
+    }
+}
+
+struct BenchPrompts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prompts",
+        abstract: "Write a results file to be filled in: one line per test item with its prompt, gold answer and reference, and an empty response.",
+        discussion: "For model runners outside MMedKit (vLLM, an API): fill in `response` (and model, backend, timing) on each line and pass the file to `mmed bench score`."
+    )
+
+    @Argument(help: "A dataset folder.")
+    var directory: String
+
+    @Option(help: "The split.")
+    var split: BenchSplit = .test
+
+    @Option(help: "rationale (the prompt asks for a rationale, then the answer) or direct.")
+    var mode: String = "rationale"
+
+    @Option(help: "The instruction text: inference (inference.py, as published) or training (finetune/train.py).")
+    var variant: BenchPrompt.Variant = .inference
+
+    @Option(parsing: .upToNextOption, help: "Languages to include (default: all six).")
+    var languages: [String] = []
+
+    @Option(help: "The results JSONL file to write.")
+    var output: String
+
+    func run() throws {
+        guard mode == "rationale" || mode == "direct" else { throw ValidationError("--mode must be rationale or direct") }
+        let wanted = languages.isEmpty ? BenchLanguages.all : try languages.map(benchLanguage)
+        let dataset: BenchDataset
+        do { dataset = try BenchDataset(directory: directory, splits: [split], languages: wanted) } catch let error as BenchFormatError {
+            throw ValidationError(error.description)
+        }
+        var text = ""
+        var count = 0
+        for file in dataset.files {
+            for item in file.items {
+                let result = BenchResult(
+                    id: item.id, language: file.language, mode: mode,
+                    prompt: BenchPrompt.prompt(item, language: file.language, withRationale: mode == "rationale", variant: variant),
+                    response: "", gold: item.answer, optionKeys: item.options.map(\.key), referenceRationale: item.rationale,
+                    humanCheckPassed: item.humanChecked ? item.humanCheckPassed : nil, model: "", backend: "")
+                text += result.jsonLine + "\n"
+                count += 1
+            }
+        }
+        try AtomicFileWriter.write(text, to: output)
+        print("wrote \(count) prompts to \(output)")
     }
 }
 

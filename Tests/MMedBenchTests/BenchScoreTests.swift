@@ -111,6 +111,36 @@ import Testing
         #expect(run.status != 0 && run.standardError.contains("bad.jsonl:1") && run.standardError.contains("language"))
     }
 
+    /// The file runners meet at: `bench prompts` writes it, a runner fills in responses, `bench score` reads it.
+    @Test func promptsFileFilledInAndScored() throws {
+        guard SharedData.enabled else { print("skipped: ../shared/data is missing"); return }
+        let folder = temporaryDirectory()
+        var run = try MMedCLI.run(["bench", "import", "--source", "rumeddanet", SharedData.path("qa/rumeddanet-ru"), "--output", folder + "/data"])
+        #expect(run.status == 0, "\(run.standardError)")
+        run = try MMedCLI.run(["bench", "stats", folder + "/data"])
+        #expect(run.standardOutput.contains("Russian") && run.standardOutput.contains("1052"))
+        run = try MMedCLI.run(["bench", "prepare", folder + "/data", "--split", "train", "--output", folder + "/sft.jsonl"])
+        let sft = try String(contentsOfFile: folder + "/sft.jsonl", encoding: .utf8)
+        #expect(run.status == 0 && sft.split(separator: "\n").count == 1052)  // no rationales: the direct form only
+        #expect(FileManager.default.fileExists(atPath: folder + "/sft.chat.jsonl"))
+        run = try MMedCLI.run(["bench", "prompts", folder + "/data", "--split", "train", "--mode", "direct", "--output", folder + "/prompts.jsonl"])
+        #expect(run.status == 0, "\(run.standardError)")
+        // A "model" that answers with Llama 3's end token, right on every item.
+        var filled = ""
+        for line in try lines(folder + "/prompts.jsonl") {
+            var members = line.members!
+            let gold = line["gold"]!.array!.map { $0.string! }.joined(separator: ",")
+            members = members.map { $0.key == "response" ? ($0.key, .string("###Answer: OPTION \(gold) IS CORRECT.<|eot_id|>")) : $0 }
+            #expect(line["prompt"]!.string!.hasSuffix("### Response:"))
+            filled += JSONValue.object(members).jsonText + "\n"
+        }
+        try filled.write(toFile: folder + "/results.jsonl", atomically: true, encoding: .utf8)
+        run = try MMedCLI.run(["bench", "score", folder + "/results.jsonl", "--output", folder + "/paper"])
+        #expect(run.standardOutput.contains("100.00"), "\(run.standardOutput)")
+        run = try MMedCLI.run(["bench", "score", folder + "/results.jsonl", "--mode", "published", "--output", folder + "/published"])
+        #expect(run.standardOutput.contains("0.00") && !run.standardOutput.contains("100.00"))
+    }
+
     func lines(_ path: String) throws -> [JSONValue] {
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(Array($0.utf8)) }
     }
