@@ -59,19 +59,11 @@ public struct BenchDataset: Sendable {
     }
 
     public static func readItems(path: String, language: Language) throws -> [BenchItem] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw BenchFormatError(file: path, "cannot read the file")
-        }
         var items: [BenchItem] = []
         var seen: [String: Int] = [:]
-        var lineNumber = 0
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            var bytes = [UInt8](line)
-            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+        for (lineNumber, value) in try readJSONLines(path) {
             let item = try BenchItem.parse(
-                line: bytes, file: path, lineNumber: lineNumber, fallbackID: "\(language.englishName)-\(lineNumber)")
+                value, file: path, lineNumber: lineNumber, fallbackID: "\(language.englishName)-\(lineNumber)")
             if let first = seen[item.id] {
                 throw BenchFormatError(file: path, line: lineNumber, field: "id", "'\(item.id)' repeats line \(first)")
             }

@@ -86,12 +86,10 @@ public struct BenchFormatError: Error, CustomStringConvertible, Sendable {
 
 extension BenchItem {
     /// Parses one release line; `fallbackID` names items without an `id`.
-    public static func parse(line bytes: [UInt8], file: String, lineNumber: Int, fallbackID: String) throws -> BenchItem {
+    public static func parse(_ value: JSONValue, file: String, lineNumber: Int, fallbackID: String) throws -> BenchItem {
         func fail(_ field: String?, _ message: String) -> BenchFormatError {
             BenchFormatError(file: file, line: lineNumber, field: field, message)
         }
-        let value: JSONValue
-        do { value = try JSONValue.parse(bytes) } catch { throw fail(nil, "not valid JSON (\(error))") }
         guard value.members != nil else { throw fail(nil, "expected a JSON object") }
         func string(_ key: String, required: Bool = true) throws -> String {
             guard let field = value[key], !field.isNull else {

@@ -84,7 +84,7 @@ public struct BenchResultsFile: Sendable {
             results = try Self.readPublished(data: data, path: path, language: language)
         } else {
             isPublishedFormat = false
-            results = try Self.readJSONL(data: data, path: path, language: language)
+            results = try Self.readJSONL(path: path, language: language)
         }
     }
 
@@ -121,18 +121,12 @@ public struct BenchResultsFile: Sendable {
         return results
     }
 
-    static func readJSONL(data: Data, path: String, language fallback: Language?) throws -> [BenchResult] {
+    static func readJSONL(path: String, language fallback: Language?) throws -> [BenchResult] {
         var results: [BenchResult] = []
-        var lineNumber = 0
-        for raw in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let bytes = [UInt8](raw)
-            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+        for (lineNumber, value) in try readJSONLines(path) {
             func fail(_ field: String?, _ message: String) -> BenchFormatError {
                 BenchFormatError(file: path, line: lineNumber, field: field, message)
             }
-            let value: JSONValue
-            do { value = try JSONValue.parse(bytes) } catch { throw fail(nil, "not valid JSON (\(error))") }
             guard value.members != nil else { throw fail(nil, "expected a JSON object") }
             func string(_ key: String, required: Bool) throws -> String {
                 guard let field = value[key], !field.isNull else {

@@ -26,6 +26,13 @@ func benchLanguage(_ code: String) throws -> Language {
     return language
 }
 
+/// A dataset folder, its format errors as usage errors (they name the file, line and field).
+func loadDataset(_ directory: String, splits: [BenchSplit] = BenchSplit.allCases, languages: [Language] = BenchLanguages.all) throws -> BenchDataset {
+    do { return try BenchDataset(directory: directory, splits: splits, languages: languages) } catch let error as BenchFormatError {
+        throw ValidationError(error.description)
+    }
+}
+
 struct BenchImport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
@@ -89,11 +96,7 @@ struct BenchStats: ParsableCommand {
     var directory: String
 
     func run() throws {
-        do {
-            print(BenchStatistics(try BenchDataset(directory: directory)).table)
-        } catch let error as BenchFormatError {
-            throw ValidationError(error.description)
-        }
+        print(BenchStatistics(try loadDataset(directory)).table)
     }
 }
 
@@ -130,10 +133,7 @@ struct BenchPrepare: ParsableCommand {
     func run() throws {
         guard ["alpaca", "chat", "both"].contains(format) else { throw ValidationError("--format must be alpaca, chat or both") }
         let wanted = languages.isEmpty ? BenchLanguages.all : try languages.map(benchLanguage)
-        let dataset: BenchDataset
-        do { dataset = try BenchDataset(directory: directory, splits: [split], languages: wanted) } catch let error as BenchFormatError {
-            throw ValidationError(error.description)
-        }
+        let dataset = try loadDataset(directory, splits: [split], languages: wanted)
         guard !dataset.files.isEmpty else { throw ValidationError("\(directory)/\(split.folder): no <Language>.jsonl files") }
         let stem = output.hasSuffix(".jsonl") ? String(output.dropLast(6)) : output
         let alpaca = format == "chat" ? nil : output
@@ -172,10 +172,7 @@ struct BenchPrompts: ParsableCommand {
     func run() throws {
         guard mode == "rationale" || mode == "direct" else { throw ValidationError("--mode must be rationale or direct") }
         let wanted = languages.isEmpty ? BenchLanguages.all : try languages.map(benchLanguage)
-        let dataset: BenchDataset
-        do { dataset = try BenchDataset(directory: directory, splits: [split], languages: wanted) } catch let error as BenchFormatError {
-            throw ValidationError(error.description)
-        }
+        let dataset = try loadDataset(directory, splits: [split], languages: wanted)
         var text = ""
         var count = 0
         for file in dataset.files {
@@ -306,8 +303,7 @@ struct BenchImportResults: ParsableCommand {
     var model: String?
 
     func run() throws {
-        let dataset: BenchDataset
-        do { dataset = try BenchDataset(directory: data) } catch let error as BenchFormatError { throw ValidationError(error.description) }
+        let dataset = try loadDataset(data)
         var byID: [String: (BenchItem, Language)] = [:]
         for file in dataset.files { for item in file.items { byID[item.id] = (item, file.language) } }
         var text = ""

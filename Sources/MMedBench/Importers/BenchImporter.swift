@@ -150,22 +150,6 @@ public enum BenchImporter {
         do { return try JSONValue.parse([UInt8](data)) } catch { throw BenchFormatError(file: path, "not valid JSON (\(error))") }
     }
 
-    /// The JSON objects of a JSONL file with their line numbers.
-    static func readJSONLines(_ path: String) throws -> [(line: Int, value: JSONValue)] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw BenchFormatError(file: path, "cannot read the file") }
-        var values: [(Int, JSONValue)] = []
-        var lineNumber = 0
-        for raw in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let bytes = [UInt8](raw)
-            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            do { values.append((lineNumber, try JSONValue.parse(bytes))) } catch {
-                throw BenchFormatError(file: path, line: lineNumber, "not valid JSON (\(error))")
-            }
-        }
-        return values
-    }
-
     static let letters = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"]
 
     /// Whether a text is mostly Han characters (MedQA MCMLE) rather than Latin (USMLE).

@@ -52,7 +52,7 @@ extension BenchImporter {
     /// The problem format of IgakuQA and of the aistairc/medLLM_QA_benchmark files (MedQA, MedMCQA and MMLU samples):
     /// `problem_id`, `problem_text`, `choices` (a list), `answer` (lower-case letters), `text_only`.
     static func problemFile(path: String, options: ImportOptions, idPrefix: String) throws -> [ImportedQuestion] {
-        try readJSONLines(path).map { line, value in
+        try MMedBench.readJSONLines(path).map { line, value in
             let r = FieldReader(value: value, file: path, line: line)
             let choices = try r.strings("choices")
             let answers = try r.strings("answer")
@@ -78,7 +78,7 @@ extension BenchImporter {
     /// MedQA: the original release (`question`, `options` {A…}, `answer_idx`, `answer`, `meta_info`) or the problem
     /// format. USMLE is English, MCMLE Chinese: `--language`, else told from the text.
     static func medQA(path: String, options: ImportOptions) throws -> (Language, [ImportedQuestion]) {
-        let lines = try readJSONLines(path)
+        let lines = try MMedBench.readJSONLines(path)
         let first = lines.first?.value
         let sample = first?["question"]?.string ?? first?["problem_text"]?.string ?? ""
         let language = options.language ?? (looksChinese(sample) ? .zh : .en)
@@ -125,7 +125,7 @@ extension BenchImporter {
     /// RuMedDaNet: yes/no questions about a context (`context`, `question`, `answer` да/нет, `pairID`). The context
     /// goes into the question; the options are A. да, B. нет.
     static func ruMedDaNet(path: String) throws -> [ImportedQuestion] {
-        try readJSONLines(path).map { line, value in
+        try MMedBench.readJSONLines(path).map { line, value in
             let r = FieldReader(value: value, file: path, line: line)
             let answer = PythonText.strip(try r.string("answer")).lowercased()
             let key: String
@@ -184,7 +184,7 @@ extension BenchImporter {
     /// MedMCQA: the original (`question`, `opa`…`opd`, `cop`, `exp` → rationale, `subject_name`, `id`) or the problem
     /// format. `cop` is 1-based in the original release, 0-based in the Hugging Face copy (told by a 0 in the file).
     static func medMCQA(path: String, options: ImportOptions) throws -> [ImportedQuestion] {
-        let lines = try readJSONLines(path)
+        let lines = try MMedBench.readJSONLines(path)
         if lines.first?.value["problem_text"] != nil {
             return try problemFile(path: path, options: options, idPrefix: "medmcqa-")
         }
