@@ -106,7 +106,7 @@ public enum BenchReport {
         let palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
         let left = 50.0, top = 40.0, plotHeight = 260.0
         let barWidth = 14.0, gap = 18.0
-        let groupWidth = Double(max(1, rows.count)) * barWidth + gap
+        let groupWidth = max(60, Double(max(1, rows.count)) * barWidth + gap)  // room for the language names
         let width = left + Double(groups.count) * groupWidth + 20
         let legendHeight = Double(rows.count) * 18 + 10
         let height = top + plotHeight + 40 + legendHeight
@@ -125,7 +125,7 @@ public enum BenchReport {
             svg += "<text x=\"\(left - 6)\" y=\"\(fixed(y + 4, 1))\" text-anchor=\"end\">\(tick)</text>\n"
         }
         for (g, group) in groups.enumerated() {
-            let x0 = left + Double(g) * groupWidth + gap / 2
+            let x0 = left + Double(g) * groupWidth + (groupWidth - Double(rows.count) * barWidth) / 2
             for (r, row) in rows.enumerated() {
                 let value = g < BenchLanguages.all.count ? row.accuracy[BenchLanguages.all[g]] : row.averageAccuracy
                 guard let value else { continue }
