@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "MMedPretrain", targets: ["MMedPretrain"]),
         .library(name: "MMedMetrics", targets: ["MMedMetrics"]),
         .library(name: "MMedBench", targets: ["MMedBench"]),
+        .library(name: "MMedModel", targets: ["MMedModel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CLz4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlidec", providers: [.apt(["libbrotli-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // Optimized even in debug builds: tests parse Llama 3's 9 MB tokenizer.json and GBs of JSONL through it.
         .target(
@@ -50,12 +52,22 @@ let package = Package(
         .target(name: "MMedPretrain", dependencies: ["MMedTokenizers", "MMedIO", "MMedCorpus", "Parquet"]),
         // BLEU and ROUGE in the exact variants of nltk and the `rouge` package; no I/O.
         .target(name: "MMedMetrics", dependencies: ["MMedText"]),
+        // The native engine: checkpoints (safetensors, GGUF), kernels, Llama-family forward pass, sampling, generation.
+        // Optimized even in debug builds (the parity tests run models) and compiled for a CPU with FMA and AVX2, which
+        // Swift's SIMD types need to become vector instructions (../shared/MACHINE-NOTES.md).
+        .target(
+            name: "MMedModel", dependencies: ["COpenBLAS", "MMedIO", "MMedTokenizers"],
+            swiftSettings: [
+                .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c", "-target-cpu", "haswell"]),
+                .unsafeFlags(["-O"], .when(configuration: .debug)),
+            ]
+        ),
         // The MMedBench dataset, importers, prompts, results files, answer extraction and scoring.
         .target(name: "MMedBench", dependencies: ["MMedIO", "MMedText", "MMedMetrics"]),
         .executableTarget(
             name: "mmed",
             dependencies: [
-                "MMedIO", "MMedText", "MMedCorpus", "Parquet", "MMedTokenizers", "MMedPretrain", "MMedMetrics", "MMedBench",
+                "MMedIO", "MMedText", "MMedCorpus", "Parquet", "MMedTokenizers", "MMedPretrain", "MMedMetrics", "MMedBench", "MMedModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -75,6 +87,7 @@ let package = Package(
         // MMedCorpus: the tests build job configurations from `InputFile`s (expandInputs).
         .testTarget(name: "MMedPretrainTests", dependencies: ["MMedPretrain", "MMedTokenizers", "MMedIO", "MMedCorpus", "MMedTestSupport"]),
         .testTarget(name: "MMedMetricsTests", dependencies: ["MMedMetrics", "MMedText", "MMedIO", "MMedTestSupport"]),
+        .testTarget(name: "MMedModelTests", dependencies: ["MMedModel", "MMedTokenizers", "MMedIO", "MMedTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MMedBenchTests", dependencies: ["MMedBench", "MMedMetrics", "MMedText", "MMedIO", "MMedTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
