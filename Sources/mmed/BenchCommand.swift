@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "MMedBench: import the source benchmarks, prepare SFT data, score results files, compare runs.",
         subcommands: [BenchImport.self, BenchStats.self, BenchPrepare.self, BenchPrompts.self, BenchScoreCommand.self,
-                      BenchCompare.self, BenchImportResults.self]
+                      BenchCompare.self, BenchImportResults.self, BenchRun.self]
     )
 }
 

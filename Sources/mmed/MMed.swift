@@ -1,12 +1,12 @@
 import ArgumentParser
 
 @main
-struct MMed: ParsableCommand {
+struct MMed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mmed",
         abstract: "MMedKit: build multilingual medical language models (corpus, pretraining data, MMedBench).",
         version: "0.1.0",
-        subcommands: [Corpus.self, ParquetCommand.self, Tokenize.self, Pretrain.self, Bench.self]
+        subcommands: [Corpus.self, ParquetCommand.self, Tokenize.self, Pretrain.self, Bench.self, Generate.self, Model.self]
     )
 }
 
