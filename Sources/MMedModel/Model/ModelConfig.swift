@@ -40,6 +40,8 @@ public struct ModelConfig: Sendable {
     public var attentionBias: Bool
     public var bosTokenID: Int?
     public var eosTokenIDs: [Int]
+    /// Per-frequency divisors (GGUF `rope_freqs.weight`: Llama 3.1 scaling as llama.cpp stores it).
+    public var ropeFrequencyFactors: [Float]? = nil
 
     /// Reads a Hugging Face `config.json`.
     public init(huggingFaceConfig value: JSONValue, path: String) throws {
@@ -135,6 +137,9 @@ public struct ModelConfig: Sendable {
             }
         case .linear: break  // positions are divided instead (see `rotaryPosition`)
         default: break
+        }
+        if let factors = ropeFrequencyFactors, factors.count == frequencies.count {
+            for i in frequencies.indices { frequencies[i] /= factors[i] }
         }
         return frequencies
     }
