@@ -40,9 +40,13 @@ public struct Linear: @unchecked Sendable {
             let chunk = (n + threads * 4 - 1) / (threads * 4)
             let parts = (n + chunk - 1) / chunk
             let w = weight
-            parallel(parts) { part in
-                let start = part * chunk
-                for row in start..<min(n, start + chunk) { yOut[row] = dotRow(w, row, x) }
+            let sums = w.type == .q4_1 ? blockSums(x, k) : []
+            sums.withUnsafeBufferPointer { sumsBuffer in
+                nonisolated(unsafe) let sumsPointer = sumsBuffer.baseAddress
+                parallel(parts) { part in
+                    let start = part * chunk
+                    for row in start..<min(n, start + chunk) { yOut[row] = dotRow(w, row, x, blockSums: sumsPointer) }
+                }
             }
         } else if weight.type == .f32 {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(n), Int32(k), 1,

@@ -109,9 +109,10 @@ func dotQ4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ count: Int) -
     return total.sum()
 }
 
-/// Q4_1 blocks: F16 scale and minimum, 16 bytes of nibbles; weight = q·d + m.
+/// Q4_1 blocks: F16 scale and minimum, 16 bytes of nibbles; weight = q·d + m. The minimum's share, Σ m·Σx, uses
+/// the per-block sums of x, computed once per mat-vec (`blockSums`).
 @inline(__always)
-func dotQ4_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ count: Int) -> Float {
+func dotQ4_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ count: Int, _ blockSums: UnsafePointer<Float>) -> Float {
     var scaled = SIMD16<Float>()
     var offsets: Float = 0
     let xr = UnsafeRawPointer(x)
@@ -120,19 +121,25 @@ func dotQ4_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ count: Int) -
         let d = Float(b.loadUnaligned(as: Float16.self))
         let m = Float(b.loadUnaligned(fromByteOffset: 2, as: Float16.self))
         let bytes = b.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
-        let x0 = xr.loadUnaligned(fromByteOffset: block * 128, as: SIMD16<Float>.self)
-        let x1 = xr.loadUnaligned(fromByteOffset: block * 128 + 64, as: SIMD16<Float>.self)
-        var partial = SIMD16<Float>(bytes & 15) * x0
-        partial.addProduct(SIMD16<Float>(bytes &>> 4), x1)
+        var partial = SIMD16<Float>(bytes & 15) * xr.loadUnaligned(fromByteOffset: block * 128, as: SIMD16<Float>.self)
+        partial.addProduct(SIMD16<Float>(bytes &>> 4), xr.loadUnaligned(fromByteOffset: block * 128 + 64, as: SIMD16<Float>.self))
         scaled.addProduct(SIMD16(repeating: d), partial)
-        offsets += m * (x0 + x1).sum()
+        offsets += m * blockSums[block]
     }
     return scaled.sum() + offsets
 }
 
+/// Sums of each 32-value block of x (for Q4_1).
+func blockSums(_ x: UnsafePointer<Float>, _ count: Int) -> [Float] {
+    (0..<(count / 32)).map { block in
+        let xr = UnsafeRawPointer(x + block * 32)
+        return (xr.loadUnaligned(as: SIMD16<Float>.self) + xr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)).sum()
+    }
+}
+
 /// `row · x` for a row of `view` (all `view.columns` weights).
 @inline(__always)
-func dotRow(_ view: TensorView, _ row: Int, _ x: UnsafePointer<Float>) -> Float {
+func dotRow(_ view: TensorView, _ row: Int, _ x: UnsafePointer<Float>, blockSums: UnsafePointer<Float>? = nil) -> Float {
     let columns = view.columns
     let pointer = view.data + row * view.type.byteCount(of: columns)
     switch view.type {
@@ -141,6 +148,9 @@ func dotRow(_ view: TensorView, _ row: Int, _ x: UnsafePointer<Float>) -> Float 
     case .f16: return dotF16(pointer, x, columns)
     case .q8_0: return dotQ8_0(pointer, x, columns)
     case .q4_0: return dotQ4_0(pointer, x, columns)
-    case .q4_1: return dotQ4_1(pointer, x, columns)
+    case .q4_1:
+        if let blockSums { return dotQ4_1(pointer, x, columns, blockSums) }
+        let sums = MMedModel.blockSums(x, columns)
+        return sums.withUnsafeBufferPointer { dotQ4_1(pointer, x, columns, $0.baseAddress!) }
     }
 }
