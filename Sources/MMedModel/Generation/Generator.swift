@@ -41,7 +41,7 @@ public struct Generator: Sendable {
 
     /// Generates from `request.prompt`; `onText` receives the text as it grows (whole characters only).
     public func generate(_ request: GenerationRequest, onText: ((String) -> Void)? = nil) throws -> GenerationResult {
-        let cache = try model.makeCache(capacity: min(max(model.config.maxPositions, 1), request.prompt.count + request.maxNewTokens + 1))
+        let cache = try model.makeCache(capacity: request.prompt.count + request.maxNewTokens + 1)
         var sampler = Sampler(request.sampling)
         let stops = request.stopTokenIDs.isEmpty ? Set(model.generationDefaults.eosTokenIDs) : request.stopTokenIDs
         let promptStart = Date()
@@ -100,8 +100,8 @@ public struct Generator: Sendable {
     public func logLikelihood(context: [Int], continuation: [Int]) throws -> (logProbability: Double, isGreedy: Bool) {
         guard !context.isEmpty, !continuation.isEmpty else { throw ModelError.unsupported("log-likelihood needs a non-empty context and continuation") }
         let cache = try model.makeCache(capacity: context.count + continuation.count)
-        let all = context + continuation
-        let logits = try model.forward(Array(all.dropLast()), cache: cache, logits: .all)
+        // The whole sequence in one call, as transformers scores it (dynamic NTK rotates by the full length).
+        let logits = try model.forward(context + continuation, cache: cache, logits: .all)
         let vocabulary = model.config.vocabularySize
         var total = 0.0
         var greedy = true

@@ -112,9 +112,10 @@ public final class LanguageModel: @unchecked Sendable {
         }
     }
 
-    /// A cache for up to `capacity` positions (default: the model's context, at most 4,096).
+    /// A cache for up to `capacity` positions (default: the model's context, at most 4,096). More than the trained
+    /// context is allowed: rotary scaling (dynamic NTK, Llama 3) exists for it.
     public func makeCache(capacity: Int? = nil) throws -> KVCache {
-        let size = min(capacity ?? min(config.maxPositions, 4096), max(config.maxPositions, capacity ?? 0))
+        let size = max(1, capacity ?? min(config.maxPositions, 4096))
         let bytes = KVCache.bytes(config: config, capacity: size)
         let available = Int(ProcessInfo.processInfo.physicalMemory)
         guard bytes < available / 2 else {

@@ -69,7 +69,9 @@ public struct ModelConfig: Sendable {
         headDim = value["head_dim"]?.int ?? hiddenSize / headCount
         vocabularySize = try int("vocab_size")
         rmsNormEpsilon = Float(value["rms_norm_eps"]?.number ?? 1e-6)
-        ropeTheta = value["rope_theta"]?.number ?? 10000
+        // transformers 5 writes `rope_parameters` {rope_theta, rope_type, ...}; earlier files `rope_theta` + `rope_scaling`.
+        let parameters = value["rope_parameters"]
+        ropeTheta = value["rope_theta"]?.number ?? parameters?["rope_theta"]?.number ?? 10000
         maxPositions = value["max_position_embeddings"]?.int ?? 4096
         tiedEmbeddings = value["tie_word_embeddings"]?.bool ?? false
         attentionBias = architecture == .qwen2 || (value["attention_bias"]?.bool ?? false) || (value["bias"]?.bool ?? false)
@@ -77,7 +79,7 @@ public struct ModelConfig: Sendable {
         bosTokenID = value["bos_token_id"]?.int
         if let list = value["eos_token_id"]?.array { eosTokenIDs = list.compactMap(\.int) } else { eosTokenIDs = value["eos_token_id"]?.int.map { [$0] } ?? [] }
         ropeScaling = .none
-        if let scaling = value["rope_scaling"], scaling.members != nil {
+        if let scaling = value["rope_scaling"]?.members != nil ? value["rope_scaling"] : parameters, scaling.members != nil {
             let kind = (scaling["rope_type"]?.string ?? scaling["type"]?.string ?? "").lowercased()
             let factor = scaling["factor"]?.number ?? 1
             switch kind {
