@@ -40,12 +40,24 @@ public struct Linear: @unchecked Sendable {
             let chunk = (n + threads * 4 - 1) / (threads * 4)
             let parts = (n + chunk - 1) / chunk
             let w = weight
-            let sums = w.type == .q4_1 ? blockSums(x, k) : []
-            sums.withUnsafeBufferPointer { sumsBuffer in
-                nonisolated(unsafe) let sumsPointer = sumsBuffer.baseAddress
-                parallel(parts) { part in
-                    let start = part * chunk
-                    for row in start..<min(n, start + chunk) { yOut[row] = dotRow(w, row, x, blockSums: sumsPointer) }
+            if w.type == .bf16 && k % 2 == 0 {
+                let pairs = pairedEvenOdd(x, k)
+                let rowBytes = 2 * k
+                pairs.withUnsafeBufferPointer { pairBuffer in
+                    nonisolated(unsafe) let xPairs = pairBuffer.baseAddress!
+                    parallel(parts) { part in
+                        let start = part * chunk
+                        for row in start..<min(n, start + chunk) { yOut[row] = dotBF16Pairs(w.data + row * rowBytes, xPairs, k) }
+                    }
+                }
+            } else {
+                let sums = w.type == .q4_1 ? blockSums(x, k) : []
+                sums.withUnsafeBufferPointer { sumsBuffer in
+                    nonisolated(unsafe) let sumsPointer = sumsBuffer.baseAddress
+                    parallel(parts) { part in
+                        let start = part * chunk
+                        for row in start..<min(n, start + chunk) { yOut[row] = dotRow(w, row, x, blockSums: sumsPointer) }
+                    }
                 }
             }
         } else if weight.type == .f32 {

@@ -49,6 +49,44 @@ func dotBF16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ count: Int) -
     return total
 }
 
+/// BF16 without widening instructions: a 32-bit load holds two weights; `<< 16` is the even one as an F32, `& 0xFFFF0000`
+/// the odd one. x comes de-interleaved (`xPairs`: all even elements, then all odd), made once per mat-vec.
+@inline(__always)
+func dotBF16Pairs(_ row: UnsafeRawPointer, _ xPairs: UnsafePointer<Float>, _ count: Int) -> Float {
+    let half = count / 2
+    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+    let even = UnsafeRawPointer(xPairs), odd = UnsafeRawPointer(xPairs + half)
+    let mask = SIMD16<UInt32>(repeating: 0xFFFF_0000)
+    var j = 0
+    while j + 32 <= half {
+        let w0 = row.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<UInt32>.self)
+        let w1 = row.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<UInt32>.self)
+        a0.addProduct(unsafeBitCast(w0 &<< 16, to: SIMD16<Float>.self), even.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self))
+        a1.addProduct(unsafeBitCast(w0 & mask, to: SIMD16<Float>.self), odd.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self))
+        a2.addProduct(unsafeBitCast(w1 &<< 16, to: SIMD16<Float>.self), even.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<Float>.self))
+        a3.addProduct(unsafeBitCast(w1 & mask, to: SIMD16<Float>.self), odd.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<Float>.self))
+        j += 32
+    }
+    var total = sum(a0, a1, a2, a3)
+    let w = row.assumingMemoryBound(to: UInt32.self)
+    while j < half {
+        total += Float(bitPattern: w[j] << 16) * xPairs[j] + Float(bitPattern: w[j] & 0xFFFF_0000) * xPairs[half + j]
+        j += 1
+    }
+    return total
+}
+
+/// x de-interleaved for `dotBF16Pairs`: x[0], x[2], …, then x[1], x[3], ….
+func pairedEvenOdd(_ x: UnsafePointer<Float>, _ count: Int) -> [Float] {
+    let half = count / 2
+    var out = [Float](repeating: 0, count: count)
+    for j in 0..<half {
+        out[j] = x[2 * j]
+        out[half + j] = x[2 * j + 1]
+    }
+    return out
+}
+
 @inline(__always)
 func widenF16(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD16<Float> {
     SIMD16<Float>(p.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float16>.self))
