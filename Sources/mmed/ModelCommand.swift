@@ -5,9 +5,11 @@ import MMedModel
 import MMedText
 import MMedTokenizers
 
-func loadModel(_ path: String, threads: Int?) throws -> LanguageModel {
+extension WeightQuantization: ExpressibleByArgument {}
+
+func loadModel(_ path: String, threads: Int?, quantize: WeightQuantization = .none) throws -> LanguageModel {
     if let threads { ComputeThreads.set(threads) }
-    do { return try LanguageModel.load(path: path) } catch let error as ModelError {
+    do { return try LanguageModel.load(path: path, quantization: quantize) } catch let error as ModelError {
         throw ValidationError(error.description)
     }
 }
@@ -50,8 +52,11 @@ struct Generate: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "none (weights as stored) or q8_0 (F32/F16/BF16 matrices quantized at load).")
+    var quantize: WeightQuantization = .none
+
     func run() throws {
-        let loaded = try loadModel(model, threads: threads)
+        let loaded = try loadModel(model, threads: threads, quantize: quantize)
         guard let tokenizer = loaded.tokenizer else { throw ValidationError("\(model): no tokenizer in the checkpoint") }
         var text = prompt
         var stops = stop
@@ -97,8 +102,11 @@ struct ModelBench: ParsableCommand {
     @Option(help: "Threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "none or q8_0.")
+    var quantize: WeightQuantization = .none
+
     func run() throws {
-        let loaded = try loadModel(model, threads: threads)
+        let loaded = try loadModel(model, threads: threads, quantize: quantize)
         let vocabulary = loaded.config.vocabularySize
         var state: UInt64 = 12345
         func token() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) % vocabulary }
@@ -162,6 +170,9 @@ struct BenchRun: AsyncParsableCommand {
     @Option(help: "Threads.")
     var threads: Int?
 
+    @Option(help: "none or q8_0.")
+    var quantize: WeightQuantization = .none
+
     @Flag(help: "No progress line.")
     var quiet = false
 
@@ -171,7 +182,7 @@ struct BenchRun: AsyncParsableCommand {
         let dataset = try loadDataset(data, splits: [split], languages: wanted)
         var items: [(item: BenchItem, language: Language)] = []
         for file in dataset.files { items += file.items.prefix(limit ?? Int.max).map { ($0, file.language) } }
-        let loaded = try loadModel(model, threads: threads)
+        let loaded = try loadModel(model, threads: threads, quantize: quantize)
         let backend = try NativeBackend(model: loaded)
         let parameters = GenerationParameters(
             maxTokens: maxTokens ?? (runMode == .rationale ? 512 : 32), temperature: temperature, seed: seed,

@@ -52,3 +52,24 @@ import Testing
         #expect(ChatTemplate.internlm2.render([messages[1]]).hasPrefix("<s><|im_start|>user\n"))
     }
 }
+
+@Suite struct QuantizationTests {
+    /// Q8_0 at load (llama.cpp's rounding) stays close to the F32 model: the same greedy tokens on most steps.
+    @Test func q8_0AtLoadStaysClose() throws {
+        let path = Repository.path("Tests/MMedModelTests/Fixtures/models/llama2-style")
+        let exact = try LanguageModel.load(path: path)
+        let quantized = try LanguageModel.load(path: path, quantization: .q8_0)
+        #expect(quantized.layers[0].gate.weight.type == .q8_0 && exact.layers[0].gate.weight.type == .f32)
+        let prompt = Array(1..<60)
+        let a = try exact.forward(prompt, cache: try exact.makeCache(capacity: 64), logits: .all)
+        let b = try quantized.forward(prompt, cache: try quantized.makeCache(capacity: 64), logits: .all)
+        var same = 0, worst: Float = 0
+        for position in 0..<prompt.count {
+            let rowA = Array(a[(position * 512)..<((position + 1) * 512)]), rowB = Array(b[(position * 512)..<((position + 1) * 512)])
+            if rowA.indices.max(by: { rowA[$0] < rowA[$1] }) == rowB.indices.max(by: { rowB[$0] < rowB[$1] }) { same += 1 }
+            for (x, y) in zip(rowA, rowB) { worst = max(worst, abs(x - y)) }
+        }
+        #expect(same >= prompt.count * 9 / 10, "top-1 agreement \(same)/\(prompt.count)")
+        #expect(worst > 0 && worst < 0.5, "largest logit difference \(worst)")
+    }
+}

@@ -16,6 +16,8 @@ public final class LanguageModel: @unchecked Sendable {
     let layers: [Layer]
     let finalNorm: [Float]
     let output: Linear
+    /// Weights converted at load (`WeightQuantization.q8_0`).
+    let owned = OwnedWeights()
 
     struct Layer {
         var attentionNorm: [Float]
@@ -60,7 +62,7 @@ public final class LanguageModel: @unchecked Sendable {
     }
 
     init(config: ModelConfig, source: any TensorSource, naming: Naming, generationDefaults: GenerationDefaults,
-         tokenizer: (any Tokenizer)?, path: String) throws {
+         tokenizer: (any Tokenizer)?, path: String, quantization: WeightQuantization = .none) throws {
         self.config = config
         self.source = source
         self.generationDefaults = generationDefaults
@@ -82,8 +84,13 @@ public final class LanguageModel: @unchecked Sendable {
             values.withUnsafeMutableBufferPointer { dequantize(TensorView(name: name, type: view.type, shape: [1, count], data: view.data, byteCount: view.byteCount), row: 0, into: $0.baseAddress!) }
             return values
         }
+        let owner = owned
+        func stored(_ view: TensorView) -> TensorView {
+            guard quantization == .q8_0, [.f32, .f16, .bf16].contains(view.type), view.columns % 32 == 0 else { return view }
+            return quantizeQ8_0(view, owner: owner)
+        }
         func linear(_ base: String, _ rows: Int, _ columns: Int, bias: Bool) throws -> Linear {
-            let weight = try tensor(base + ".weight", [rows, columns])
+            let weight = stored(try tensor(base + ".weight", [rows, columns]))
             return Linear(weight: weight, bias: bias ? try vector(base + ".bias", rows) : nil)
         }
         let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim
@@ -106,9 +113,9 @@ public final class LanguageModel: @unchecked Sendable {
         self.layers = layers
         finalNorm = try vector(naming.finalNorm, c.hiddenSize)
         if !c.tiedEmbeddings, source.tensor(naming.output) != nil {
-            output = Linear(weight: try tensor(naming.output, [c.vocabularySize, c.hiddenSize]), bias: nil)
+            output = Linear(weight: stored(try tensor(naming.output, [c.vocabularySize, c.hiddenSize])), bias: nil)
         } else {
-            output = Linear(weight: embedding, bias: nil)
+            output = Linear(weight: stored(embedding), bias: nil)
         }
     }
 

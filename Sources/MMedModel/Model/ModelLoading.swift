@@ -6,7 +6,7 @@ extension LanguageModel {
     /// Loads a Hugging Face checkpoint folder (config.json, generation_config.json, model.safetensors or a sharded
     /// index, and its tokenizer when there is one) or a `.gguf` file. Missing tensors, wrong shapes and a model that
     /// cannot fit are errors before any work.
-    public static func load(path: String) throws -> LanguageModel {
+    public static func load(path: String, quantization: WeightQuantization = .none) throws -> LanguageModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ModelError.file(path, "no such file or folder")
@@ -15,7 +15,7 @@ extension LanguageModel {
             if path.hasSuffix(".gguf") { throw ModelError.unsupported("GGUF: not yet") }
             throw ModelError.file(path, "expected a checkpoint folder (config.json + *.safetensors) or a .gguf file")
         }
-        return try loadHuggingFace(folder: path)
+        return try loadHuggingFace(folder: path, quantization: quantization)
     }
 
     static func readJSON(_ path: String) throws -> JSONValue {
@@ -23,7 +23,7 @@ extension LanguageModel {
         do { return try JSONValue.parse([UInt8](data)) } catch { throw ModelError.file(path, "not valid JSON (\(error))") }
     }
 
-    static func loadHuggingFace(folder: String) throws -> LanguageModel {
+    static func loadHuggingFace(folder: String, quantization: WeightQuantization) throws -> LanguageModel {
         let configPath = folder + "/config.json"
         let config = try ModelConfig(huggingFaceConfig: try readJSON(configPath), path: configPath)
         var defaults = GenerationDefaults()
@@ -49,7 +49,7 @@ extension LanguageModel {
         }
         let naming: Naming = config.architecture == .internlm2 ? .internLM2 : .huggingFace
         try checkMemory(source: source, path: folder)
-        return try LanguageModel(config: config, source: source, naming: naming, generationDefaults: defaults, tokenizer: tokenizer, path: folder)
+        return try LanguageModel(config: config, source: source, naming: naming, generationDefaults: defaults, tokenizer: tokenizer, path: folder, quantization: quantization)
     }
 
     /// Mapped weights are paged in on use; they still have to fit in memory to run at speed.
