@@ -52,11 +52,13 @@ let package = Package(
         .target(name: "MMedPretrain", dependencies: ["MMedTokenizers", "MMedIO", "MMedCorpus", "Parquet"]),
         // BLEU and ROUGE in the exact variants of nltk and the `rouge` package; no I/O.
         .target(name: "MMedMetrics", dependencies: ["MMedText"]),
+        // The engine's mat-vec kernels, in C with AVX2/FMA/F16C intrinsics (our code).
+        .target(name: "CMMedKernels", cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-mf16c"])]),
         // The native engine: checkpoints (safetensors, GGUF), kernels, Llama-family forward pass, sampling, generation.
         // Optimized even in debug builds (the parity tests run models) and compiled for a CPU with FMA and AVX2, which
         // Swift's SIMD types need to become vector instructions (../shared/MACHINE-NOTES.md).
         .target(
-            name: "MMedModel", dependencies: ["COpenBLAS", "MMedIO", "MMedTokenizers"],
+            name: "MMedModel", dependencies: ["COpenBLAS", "CMMedKernels", "MMedIO", "MMedTokenizers"],
             swiftSettings: [
                 .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c", "-target-cpu", "haswell"]),
                 .unsafeFlags(["-O"], .when(configuration: .debug)),

@@ -1,3 +1,4 @@
+import CMMedKernels
 import COpenBLAS
 import Dispatch
 import Foundation
@@ -34,32 +35,8 @@ public struct Linear: @unchecked Sendable {
     /// more: BLAS sgemm over tiles of weights widened to F32.
     public func apply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, scratch: inout [Float]) {
         let n = outputs, k = inputs
-        nonisolated(unsafe) let yOut = y
         if batch == 1 {
-            let threads = ComputeThreads.count
-            let chunk = (n + threads * 4 - 1) / (threads * 4)
-            let parts = (n + chunk - 1) / chunk
-            let w = weight
-            if w.type == .bf16 && k % 2 == 0 {
-                let pairs = pairedEvenOdd(x, k)
-                let rowBytes = 2 * k
-                pairs.withUnsafeBufferPointer { pairBuffer in
-                    nonisolated(unsafe) let xPairs = pairBuffer.baseAddress!
-                    parallel(parts) { part in
-                        let start = part * chunk
-                        for row in start..<min(n, start + chunk) { yOut[row] = dotBF16Pairs(w.data + row * rowBytes, xPairs, k) }
-                    }
-                }
-            } else {
-                let sums = w.type == .q4_1 ? blockSums(x, k) : []
-                sums.withUnsafeBufferPointer { sumsBuffer in
-                    nonisolated(unsafe) let sumsPointer = sumsBuffer.baseAddress
-                    parallel(parts) { part in
-                        let start = part * chunk
-                        for row in start..<min(n, start + chunk) { yOut[row] = dotRow(w, row, x, blockSums: sumsPointer) }
-                    }
-                }
-            }
+            matvec(x, into: y)
         } else if weight.type == .f32 {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(n), Int32(k), 1,
                         x, Int32(k), weight.data.assumingMemoryBound(to: Float.self), Int32(k), 0, y, Int32(n))
@@ -90,6 +67,48 @@ public struct Linear: @unchecked Sendable {
                 for i in 0..<n { row[i] += bias[i] }
             }
         }
+    }
+}
+
+extension Linear {
+    /// The C kernel's code for a weight type.
+    static func kernelType(_ type: TensorType) -> Int32 {
+        switch type {
+        case .f32: Int32(MMED_F32)
+        case .f16: Int32(MMED_F16)
+        case .bf16: Int32(MMED_BF16)
+        case .q8_0: Int32(MMED_Q8_0)
+        case .q4_0: Int32(MMED_Q4_0)
+        case .q4_1: Int32(MMED_Q4_1)
+        }
+    }
+
+    /// y = W · x on all threads. Quantized weights meet x quantized per 32 values (llama.cpp's q8 activations) in
+    /// integer dot products; float weights meet x as it is.
+    func matvec(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let n = outputs, k = inputs
+        let quantized = weight.type.block.weights > 1
+        let blocks = quantized ? k / 32 : 0
+        var q = [Int8](repeating: 0, count: quantized ? k : 0)
+        var scales = [Float](repeating: 0, count: blocks), sums = [Float](repeating: 0, count: blocks)
+        if quantized { mmed_quantize_q8(x, Int32(k), &q, &scales, &sums) }
+        let type = Self.kernelType(weight.type)
+        let rowBytes = weight.type.byteCount(of: k)
+        let threads = ComputeThreads.count
+        // Parts of at least 16 rows; a few per thread so an uneven core still finishes with the others.
+        let parts = max(1, min(threads * 4, n / 16))
+        let per = (n + parts - 1) / parts
+        let data = weight.data
+        nonisolated(unsafe) let out = y
+        q.withUnsafeBufferPointer { qb in scales.withUnsafeBufferPointer { sb in sums.withUnsafeBufferPointer { ub in
+            nonisolated(unsafe) let qp = qb.baseAddress, sp = sb.baseAddress, up = ub.baseAddress
+            parallel(parts) { part in
+                let begin = part * per, end = min(n, begin + per)
+                if begin < end {
+                    mmed_matvec(type, data, rowBytes, Int32(k), Int32(begin), Int32(end), x, qp, sp, up, out)
+                }
+            }
+        } } }
     }
 }
 

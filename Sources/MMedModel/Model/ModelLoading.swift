@@ -12,7 +12,7 @@ extension LanguageModel {
             throw ModelError.file(path, "no such file or folder")
         }
         if !isDirectory.boolValue {
-            if path.hasSuffix(".gguf") { throw ModelError.unsupported("GGUF: not yet") }
+            if path.hasSuffix(".gguf") { return try loadGGUF(path: path, quantization: quantization) }
             throw ModelError.file(path, "expected a checkpoint folder (config.json + *.safetensors) or a .gguf file")
         }
         return try loadHuggingFace(folder: path, quantization: quantization)
