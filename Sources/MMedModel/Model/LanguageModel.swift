@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import MMedIO
 import MMedTokenizers
@@ -249,6 +250,56 @@ public final class LanguageModel: @unchecked Sendable {
         return result
     }
 
+    /// Attention for a prompt: per head, S = Q·Kᵀ and O = softmax(S)·V as BLAS products (the causal mask applied
+    /// between them), heads one after another with BLAS on all threads.
+    func batchedAttention(layer: Int, n: Int, start: Int, q: [Float], cache: KVCache, into output: inout [Float]) {
+        let c = config
+        let d = c.headDim
+        let groupSize = c.headCount / c.kvHeadCount
+        let scale = 1 / Float(d).squareRoot()
+        let qSize = c.headCount * d
+        let total = start + n
+        var queries = [Float](repeating: 0, count: n * d)
+        var scores = [Float](repeating: 0, count: n * total)
+        var heads = [Float](repeating: 0, count: n * d)
+        for h in 0..<c.headCount {
+            let g = h / groupSize
+            for i in 0..<n { for t in 0..<d { queries[i * d + t] = q[i * qSize + h * d + t] } }
+            cache.keys.withUnsafeBufferPointer { keys in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(total), Int32(d), scale,
+                            queries, Int32(d), keys.baseAddress! + cache.offset(layer: layer, head: g, position: 0), Int32(d),
+                            0, &scores, Int32(total))
+            }
+            scores.withUnsafeMutableBufferPointer { buffer in
+                nonisolated(unsafe) let sp = buffer.baseAddress!
+                parallel(min(ComputeThreads.count, n)) { part in
+                    let per = (n + ComputeThreads.count - 1) / ComputeThreads.count
+                    for i in (part * per)..<min(n, (part + 1) * per) {
+                        let row = sp + i * total
+                        let visible = start + i + 1
+                        var maximum = -Float.infinity
+                        for j in 0..<visible where row[j] > maximum { maximum = row[j] }
+                        var sum: Float = 0
+                        for j in 0..<visible {
+                            let e = expf(row[j] - maximum)
+                            row[j] = e
+                            sum += e
+                        }
+                        let inverse = 1 / sum
+                        for j in 0..<visible { row[j] *= inverse }
+                        for j in visible..<total { row[j] = 0 }
+                    }
+                }
+            }
+            cache.values.withUnsafeBufferPointer { values in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(total), 1,
+                            scores, Int32(total), values.baseAddress! + cache.offset(layer: layer, head: g, position: 0), Int32(d),
+                            0, &heads, Int32(d))
+            }
+            for i in 0..<n { for t in 0..<d { output[i * qSize + h * d + t] = heads[i * d + t] } }
+        }
+    }
+
     /// InternLM2's wqkv output: for each KV group, `headCount / kvHeadCount` query heads, one key head, one value head.
     func unpackInternLM2(_ packed: [Float], n: Int, q: inout [Float], k: inout [Float], v: inout [Float]) {
         let c = config
@@ -272,6 +323,7 @@ public final class LanguageModel: @unchecked Sendable {
     /// Causal attention of the `n` new queries over the cache (positions 0 ..< start + i + 1 for query i), per head
     /// in parallel; softmax in F32.
     func attention(layer: Int, n: Int, start: Int, q: [Float], cache: KVCache, into output: inout [Float]) {
+        if n >= 16 { return batchedAttention(layer: layer, n: n, start: start, q: q, cache: cache, into: &output) }
         let c = config
         let d = c.headDim
         let groupSize = c.headCount / c.kvHeadCount
