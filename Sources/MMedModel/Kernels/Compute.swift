@@ -33,7 +33,9 @@ public struct Linear: @unchecked Sendable {
 
     /// y[b, :] = W · x[b, :] (+ bias) for `batch` rows of input. One row: a parallel mat-vec on the stored weights;
     /// more: BLAS sgemm over tiles of weights widened to F32.
-    public func apply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, scratch: inout [Float]) {
+    public func apply(
+        _ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, scratch: inout [Float], numerics: Numerics = .exact
+    ) {
         let n = outputs, k = inputs
         if batch == 1 {
             matvec(x, into: y)
@@ -41,24 +43,16 @@ public struct Linear: @unchecked Sendable {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(n), Int32(k), 1,
                         x, Int32(k), weight.data.assumingMemoryBound(to: Float.self), Int32(k), 0, y, Int32(n))
         } else {
-            let tile = max(1, min(n, (1 << 22) / k))  // about 16 MB of widened weights at a time
-            if scratch.count < tile * k { scratch = [Float](repeating: 0, count: tile * k) }
-            scratch.withUnsafeMutableBufferPointer { buffer in
-                nonisolated(unsafe) let wide = buffer.baseAddress!
-                var start = 0
-                while start < n {
-                    let rows = min(tile, n - start)
-                    let w = weight
-                    let base = start
-                    let threads = ComputeThreads.count
-                    let per = (rows + threads - 1) / threads
-                    parallel(threads) { part in
-                        for r in (part * per)..<min(rows, (part + 1) * per) { dequantize(w, row: base + r, into: wide + r * k) }
-                    }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(rows), Int32(k), 1,
-                                x, Int32(k), wide, Int32(k), 0, y + start, Int32(n))
-                    start += rows
+            // llama.cpp multiplies quantized weights with activations quantized per 32 values: the same products
+            // come from sgemm on the activations rounded to their q8 values.
+            if numerics == .llamaCpp && weight.type.block.weights > 1 {
+                var rounded = [Float](UnsafeBufferPointer(start: x, count: batch * k))
+                rounded.withUnsafeMutableBufferPointer { buffer in
+                    for b in 0..<batch { roundToQ8(buffer.baseAddress! + b * k, k) }
+                    widenedProduct(buffer.baseAddress!, batch: batch, into: y, scratch: &scratch)
                 }
+            } else {
+                widenedProduct(x, batch: batch, into: y, scratch: &scratch)
             }
         }
         if let bias {
@@ -71,6 +65,30 @@ public struct Linear: @unchecked Sendable {
 }
 
 extension Linear {
+    /// y = x · Wᵀ by sgemm over tiles of the weights widened to F32.
+    func widenedProduct(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, scratch: inout [Float]) {
+        let n = outputs, k = inputs
+        let tile = max(1, min(n, (1 << 22) / k))  // about 16 MB of widened weights at a time
+        if scratch.count < tile * k { scratch = [Float](repeating: 0, count: tile * k) }
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let wide = buffer.baseAddress!
+            var start = 0
+            while start < n {
+                let rows = min(tile, n - start)
+                let w = weight
+                let base = start
+                let threads = ComputeThreads.count
+                let per = (rows + threads - 1) / threads
+                parallel(threads) { part in
+                    for r in (part * per)..<min(rows, (part + 1) * per) { dequantize(w, row: base + r, into: wide + r * k) }
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(rows), Int32(k), 1,
+                            x, Int32(k), wide, Int32(k), 0, y + start, Int32(n))
+                start += rows
+            }
+        }
+    }
+
     /// The C kernel's code for a weight type.
     static func kernelType(_ type: TensorType) -> Int32 {
         switch type {
@@ -110,6 +128,25 @@ extension Linear {
             }
         } } }
     }
+}
+
+/// How activations meet weights and what the KV cache holds.
+public enum Numerics: String, Sendable, CaseIterable {
+    /// F32 activations with the weights as stored (quantized weights widened); F32 cache. Mat-vecs of quantized
+    /// weights still quantize x per 32 values, as decoding at memory speed needs.
+    case exact
+    /// Closer to llama.cpp's CPU backend: activations quantized per 32 values for every product with quantized
+    /// weights, the KV cache in F16, queries and attention weights rounded to F16 for their products. Not bit-exact:
+    /// on SmolLM2 it matches more of llama.cpp's greedy continuations (13 of 33 vs 8) but not more of its top-1s.
+    case llamaCpp = "llama.cpp"
+}
+
+/// x replaced by its q8 values (d = max|x|/127, q = round(x/d), x' = q·d) per 32-value block, in place.
+func roundToQ8(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
+    var q = [Int8](repeating: 0, count: count)
+    var scales = [Float](repeating: 0, count: count / 32), sums = [Float](repeating: 0, count: count / 32)
+    mmed_quantize_q8(x, Int32(count), &q, &scales, &sums)
+    for i in 0..<count { x[i] = Float(q[i]) * scales[i / 32] }
 }
 
 /// RMSNorm as Llama computes it: x · rsqrt(mean(x²) + ε) · w, in F32.

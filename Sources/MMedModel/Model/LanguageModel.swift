@@ -12,6 +12,8 @@ public final class LanguageModel: @unchecked Sendable {
     public let tokenizer: (any Tokenizer)?
     /// Where it was loaded from, for results files.
     public let path: String
+    /// How activations and the KV cache are rounded (see `Numerics`).
+    nonisolated(unsafe) public var numerics: Numerics = .exact
     let source: any TensorSource
     let embedding: TensorView
     let layers: [Layer]
@@ -185,12 +187,12 @@ public final class LanguageModel: @unchecked Sendable {
             normed.withUnsafeBufferPointer { input in
                 let xp = input.baseAddress!
                 if let qkv = layer.qkv {
-                    packed.withUnsafeMutableBufferPointer { qkv.apply(xp, batch: n, into: $0.baseAddress!, scratch: &scratch) }
+                    packed.withUnsafeMutableBufferPointer { qkv.apply(xp, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
                     unpackInternLM2(packed, n: n, q: &q, k: &k, v: &v)
                 } else {
-                    q.withUnsafeMutableBufferPointer { layer.q!.apply(xp, batch: n, into: $0.baseAddress!, scratch: &scratch) }
-                    k.withUnsafeMutableBufferPointer { layer.k!.apply(xp, batch: n, into: $0.baseAddress!, scratch: &scratch) }
-                    v.withUnsafeMutableBufferPointer { layer.v!.apply(xp, batch: n, into: $0.baseAddress!, scratch: &scratch) }
+                    q.withUnsafeMutableBufferPointer { layer.q!.apply(xp, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
+                    k.withUnsafeMutableBufferPointer { layer.k!.apply(xp, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
+                    v.withUnsafeMutableBufferPointer { layer.v!.apply(xp, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
                 }
             }
             q.withUnsafeMutableBufferPointer { qs in k.withUnsafeMutableBufferPointer { ks in
@@ -202,19 +204,22 @@ public final class LanguageModel: @unchecked Sendable {
                     }
                 } }
             } }
-            // Append keys and values to the cache.
+            // Append keys and values to the cache (rounded to F16 as llama.cpp's cache holds them, in that mode).
+            let halfCache = numerics == .llamaCpp
             for i in 0..<n {
                 for h in 0..<c.kvHeadCount {
                     let offset = cache.offset(layer: index, head: h, position: start + i)
                     for d in 0..<c.headDim {
-                        cache.keys[offset + d] = k[i * kvSize + h * c.headDim + d]
-                        cache.values[offset + d] = v[i * kvSize + h * c.headDim + d]
+                        let key = k[i * kvSize + h * c.headDim + d], value = v[i * kvSize + h * c.headDim + d]
+                        cache.keys[offset + d] = halfCache ? Float(Float16(key)) : key
+                        cache.values[offset + d] = halfCache ? Float(Float16(value)) : value
                     }
                 }
             }
+            if halfCache { for i in q.indices { q[i] = Float(Float16(q[i])) } }
             attention(layer: index, n: n, start: start, q: q, cache: cache, into: &attended)
             attended.withUnsafeBufferPointer { input in
-                projected.withUnsafeMutableBufferPointer { layer.o.apply(input.baseAddress!, batch: n, into: $0.baseAddress!, scratch: &scratch) }
+                projected.withUnsafeMutableBufferPointer { layer.o.apply(input.baseAddress!, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
             }
             for i in 0..<(n * hidden) { x[i] += projected[i] }
 
@@ -224,12 +229,12 @@ public final class LanguageModel: @unchecked Sendable {
                 } }
             }
             normed.withUnsafeBufferPointer { input in
-                gate.withUnsafeMutableBufferPointer { layer.gate.apply(input.baseAddress!, batch: n, into: $0.baseAddress!, scratch: &scratch) }
-                up.withUnsafeMutableBufferPointer { layer.up.apply(input.baseAddress!, batch: n, into: $0.baseAddress!, scratch: &scratch) }
+                gate.withUnsafeMutableBufferPointer { layer.gate.apply(input.baseAddress!, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
+                up.withUnsafeMutableBufferPointer { layer.up.apply(input.baseAddress!, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
             }
             gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { u in swiGLU(g.baseAddress!, u.baseAddress!, n * c.intermediateSize) } }
             gate.withUnsafeBufferPointer { input in
-                projected.withUnsafeMutableBufferPointer { layer.down.apply(input.baseAddress!, batch: n, into: $0.baseAddress!, scratch: &scratch) }
+                projected.withUnsafeMutableBufferPointer { layer.down.apply(input.baseAddress!, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
             }
             for i in 0..<(n * hidden) { x[i] += projected[i] }
         }
@@ -245,7 +250,7 @@ public final class LanguageModel: @unchecked Sendable {
         }
         var result = [Float](repeating: 0, count: rows * c.vocabularySize)
         finalStates.withUnsafeBufferPointer { input in
-            result.withUnsafeMutableBufferPointer { output.apply(input.baseAddress!, batch: rows, into: $0.baseAddress!, scratch: &scratch) }
+            result.withUnsafeMutableBufferPointer { output.apply(input.baseAddress!, batch: rows, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
         }
         return result
     }
@@ -262,6 +267,7 @@ public final class LanguageModel: @unchecked Sendable {
         var queries = [Float](repeating: 0, count: n * d)
         var scores = [Float](repeating: 0, count: n * total)
         var heads = [Float](repeating: 0, count: n * d)
+        let halfWeights = numerics == .llamaCpp
         for h in 0..<c.headCount {
             let g = h / groupSize
             for i in 0..<n { for t in 0..<d { queries[i * d + t] = q[i * qSize + h * d + t] } }
@@ -286,7 +292,9 @@ public final class LanguageModel: @unchecked Sendable {
                             sum += e
                         }
                         let inverse = 1 / sum
-                        for j in 0..<visible { row[j] *= inverse }
+                        if halfWeights { for j in 0..<visible { row[j] = Float(Float16(row[j] * inverse)) } } else {
+                            for j in 0..<visible { row[j] *= inverse }
+                        }
                         for j in visible..<total { row[j] = 0 }
                     }
                 }
@@ -330,6 +338,7 @@ public final class LanguageModel: @unchecked Sendable {
         let scale = 1 / Float(d).squareRoot()
         let qSize = c.headCount * d
         let total = start + n
+        let numerics = self.numerics
         cache.keys.withUnsafeBufferPointer { keys in cache.values.withUnsafeBufferPointer { values in
             q.withUnsafeBufferPointer { qs in output.withUnsafeMutableBufferPointer { out in
                 nonisolated(unsafe) let kp = keys.baseAddress!, vp = values.baseAddress!, qp = qs.baseAddress!, op = out.baseAddress!
@@ -356,8 +365,9 @@ public final class LanguageModel: @unchecked Sendable {
                             let result = op + i * qSize + h * d
                             for t in 0..<d { result[t] = 0 }
                             let inverse = 1 / sum
+                            let halfWeights = numerics == .llamaCpp
                             for j in 0..<visible {
-                                let weight = scores[j] * inverse
+                                let weight = halfWeights ? Float(Float16(scores[j] * inverse)) : scores[j] * inverse
                                 let value = vBase + j * d
                                 for t in 0..<d { result[t] += weight * value[t] }
                             }
