@@ -113,6 +113,10 @@ struct ModelBench: ParsableCommand {
         print("| model | size | params | backend | threads | test | t/s |")
         print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
         let name = (model as NSString).lastPathComponent
+        // Warm-up, as llama-bench does: pages the mapped weights in and starts the threads.
+        let warm = try loaded.makeCache(capacity: 9)
+        _ = try loaded.forward((0..<8).map { _ in token() }, cache: warm)
+        _ = try loaded.forward([token()], cache: warm)
         if promptTokens > 0 {
             let cache = try loaded.makeCache(capacity: promptTokens + 1)
             let tokens = (0..<promptTokens).map { _ in token() }

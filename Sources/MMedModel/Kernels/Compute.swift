@@ -114,7 +114,7 @@ extension Linear {
         let rowBytes = weight.type.byteCount(of: k)
         let threads = ComputeThreads.count
         // Parts of at least 16 rows; a few per thread so an uneven core still finishes with the others.
-        let parts = max(1, min(threads * 4, n / 16))
+        let parts = max(1, min(threads, n / 16))
         let per = (n + parts - 1) / parts
         let data = weight.data
         nonisolated(unsafe) let out = y
