@@ -51,7 +51,8 @@ Usage (from the repository root):
         [--llama-cpp-build /work/llamacpp-build/build] [--numpy-reference] \\
         --out Tests/MMedModelTests/Fixtures/llamacpp
 
-With `--llama-cpp-build`, every prompt is also tokenized by that build's `llama-tokenize` and the run fails if
+The committed goldens were made with `--numpy-reference` and `--llama-cpp-build` (llama-bench/llama-tokenize built from
+the same sdist). With `--llama-cpp-build`, every prompt is also tokenized by that build's `llama-tokenize` and the run fails if
 it disagrees with the bindings (both are the same llama.cpp; the check guards against a mismatched build), and
 the build's `llama-bench --version` line is recorded.
 
