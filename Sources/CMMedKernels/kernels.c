@@ -107,31 +107,24 @@ static inline __m256 load_bf16(const uint16_t *p) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
 }
 
-static float dot_bf16(const uint16_t *w, const float *x, int n) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(load_bf16(w + i), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(load_bf16(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
-        a2 = _mm256_fmadd_ps(load_bf16(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
-        a3 = _mm256_fmadd_ps(load_bf16(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
-    }
-    float total = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; i < n; i++) { uint32_t bits = (uint32_t)w[i] << 16; float f; memcpy(&f, &bits, 4); total += f * x[i]; }
-    return total;
-}
+static inline __m256 load_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 
-static float dot_f16(const uint16_t *w, const float *x, int n) {
+static inline float bf16_to_float(uint16_t h) { uint32_t bits = (uint32_t)h << 16; float f; memcpy(&f, &bits, 4); return f; }
+
+// A row of 16-bit floats (BF16 or F16, by `bf16`) · x: four accumulators of 8 lanes; the branch is on a constant
+// where it is forced inline, so each type gets its own loop (without the attribute the branch stays in the loop:
+// 15% slower decoding of a BF16 model).
+static inline __attribute__((always_inline)) float dot_half(const uint16_t *w, const float *x, int n, int bf16) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int i = 0;
     for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8))), _mm256_loadu_ps(x + i + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 16))), _mm256_loadu_ps(x + i + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 24))), _mm256_loadu_ps(x + i + 24), a3);
+        a0 = _mm256_fmadd_ps(bf16 ? load_bf16(w + i) : load_f16(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(bf16 ? load_bf16(w + i + 8) : load_f16(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(bf16 ? load_bf16(w + i + 16) : load_f16(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(bf16 ? load_bf16(w + i + 24) : load_f16(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
     }
     float total = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; i < n; i++) total += half_to_float(w[i]) * x[i];
+    for (; i < n; i++) total += (bf16 ? bf16_to_float(w[i]) : half_to_float(w[i])) * x[i];
     return total;
 }
 
@@ -143,8 +136,8 @@ void mmed_matvec(int type, const void *w, size_t row_bytes, int columns, int row
         const uint8_t *row = base + (size_t)r * row_bytes;
         switch (type) {
         case MMED_F32: y[r] = dot_f32((const float *)row, x, columns); break;
-        case MMED_BF16: y[r] = dot_bf16((const uint16_t *)row, x, columns); break;
-        case MMED_F16: y[r] = dot_f16((const uint16_t *)row, x, columns); break;
+        case MMED_BF16: y[r] = dot_half((const uint16_t *)row, x, columns, 1); break;
+        case MMED_F16: y[r] = dot_half((const uint16_t *)row, x, columns, 0); break;
         case MMED_Q8_0: y[r] = dot_q8_0(row, q, scales, blocks); break;
         case MMED_Q4_0: y[r] = dot_q4_0(row, q, scales, sums, blocks); break;
         case MMED_Q4_1: y[r] = dot_q4_1(row, q, scales, sums, blocks); break;

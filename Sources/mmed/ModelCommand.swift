@@ -7,10 +7,22 @@ import MMedTokenizers
 
 extension WeightQuantization: ExpressibleByArgument {}
 
-func loadModel(_ path: String, threads: Int?, quantize: WeightQuantization = .none) throws -> LanguageModel {
-    if let threads { ComputeThreads.set(threads) }
-    do { return try LanguageModel.load(path: path, quantization: quantize) } catch let error as ModelError {
-        throw ValidationError(error.description)
+/// What every engine command takes: the model, how to hold its weights, and the threads.
+struct EngineOptions: ParsableArguments {
+    @Option(help: "A checkpoint folder (config.json, *.safetensors, tokenizer) or a .gguf file.")
+    var model: String
+
+    @Option(help: "none (weights as stored) or q8_0 (F32/F16/BF16 matrices quantized at load).")
+    var quantize: WeightQuantization = .none
+
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int?
+
+    func load() throws -> LanguageModel {
+        ComputeThreads.set(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        do { return try LanguageModel.load(path: model, quantization: quantize) } catch let error as ModelError {
+            throw ValidationError(error.description)
+        }
     }
 }
 
@@ -19,8 +31,7 @@ struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate text with a Llama-family model (HF checkpoint folder or GGUF) on the native engine.")
 
-    @Option(help: "A checkpoint folder (config.json, *.safetensors, tokenizer) or a .gguf file.")
-    var model: String
+    @OptionGroup var engine: EngineOptions
 
     @Option(help: "The prompt.")
     var prompt: String
@@ -49,15 +60,11 @@ struct Generate: ParsableCommand {
     @Option(parsing: .singleValue, help: "Stop at this text (repeatable).")
     var stop: [String] = []
 
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
 
-    @Option(help: "none (weights as stored) or q8_0 (F32/F16/BF16 matrices quantized at load).")
-    var quantize: WeightQuantization = .none
 
     func run() throws {
-        let loaded = try loadModel(model, threads: threads, quantize: quantize)
-        guard let tokenizer = loaded.tokenizer else { throw ValidationError("\(model): no tokenizer in the checkpoint") }
+        let loaded = try engine.load()
+        guard let tokenizer = loaded.tokenizer else { throw ValidationError("\(engine.model): no tokenizer in the checkpoint") }
         var text = prompt
         var stops = stop
         if let chat {
@@ -90,8 +97,7 @@ struct ModelBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Prompt-processing and generation speed in llama-bench's format (pp512, tg128).")
 
-    @Option(help: "A checkpoint folder or a .gguf file.")
-    var model: String
+    @OptionGroup var engine: EngineOptions
 
     @Option(name: .customShort("p"), help: "Prompt tokens.")
     var promptTokens: Int = 512
@@ -99,20 +105,17 @@ struct ModelBench: ParsableCommand {
     @Option(name: .customShort("n"), help: "Generated tokens.")
     var generatedTokens: Int = 128
 
-    @Option(help: "Threads.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "none or q8_0.")
-    var quantize: WeightQuantization = .none
 
     func run() throws {
-        let loaded = try loadModel(model, threads: threads, quantize: quantize)
+        let loaded = try engine.load()
         let vocabulary = loaded.config.vocabularySize
         var state: UInt64 = 12345
         func token() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) % vocabulary }
         print("| model | size | params | backend | threads | test | t/s |")
         print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
-        let name = (model as NSString).lastPathComponent
+        let name = (engine.model as NSString).lastPathComponent
+        let threads = ComputeThreads.count
         // Warm-up, as llama-bench does: pages the mapped weights in and starts the threads.
         let warm = try loaded.makeCache(capacity: 9)
         _ = try loaded.forward((0..<8).map { _ in token() }, cache: warm)
@@ -141,8 +144,7 @@ struct BenchRun: AsyncParsableCommand {
         commandName: "run",
         abstract: "Answer MMedBench questions with a model on the native engine; writes the results JSONL (resumable).")
 
-    @Option(help: "A checkpoint folder or a .gguf file.")
-    var model: String
+    @OptionGroup var engine: EngineOptions
 
     @Option(help: "A dataset folder (Train/ Test/ <Language>.jsonl).")
     var data: String
@@ -171,11 +173,7 @@ struct BenchRun: AsyncParsableCommand {
     @Option(help: "The sampling seed.")
     var seed: UInt64 = 0
 
-    @Option(help: "Threads.")
-    var threads: Int?
 
-    @Option(help: "none or q8_0.")
-    var quantize: WeightQuantization = .none
 
     @Flag(help: "No progress line.")
     var quiet = false
@@ -186,7 +184,7 @@ struct BenchRun: AsyncParsableCommand {
         let dataset = try loadDataset(data, splits: [split], languages: wanted)
         var items: [(item: BenchItem, language: Language)] = []
         for file in dataset.files { items += file.items.prefix(limit ?? Int.max).map { ($0, file.language) } }
-        let loaded = try loadModel(model, threads: threads, quantize: quantize)
+        let loaded = try engine.load()
         let backend = try NativeBackend(model: loaded)
         let parameters = GenerationParameters(
             maxTokens: maxTokens ?? (runMode == .rationale ? 512 : 32), temperature: temperature, seed: seed,
