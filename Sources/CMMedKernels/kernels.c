@@ -5,29 +5,34 @@
 
 static inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
 
+// The 8 lanes summed in ggml's order, (l0 + l4 + l2 + l6) + (l1 + l5 + l3 + l7), so sums round as llama.cpp's do.
 static inline float hsum256(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    __m128 shuf = _mm_movehdup_ps(lo);
-    __m128 sums = _mm_add_ps(lo, shuf);
-    shuf = _mm_movehl_ps(shuf, sums);
-    return _mm_cvtss_f32(_mm_add_ss(sums, shuf));
+    __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
 }
 
-void mmed_quantize_q8(const float *x, int n, int8_t *q, float *scales, float *sums) {
+void mmed_quantize_q8(const float *x, int n, int8_t *q, float *scales, float *sums, int half_scales) {
     for (int b = 0; b < n / 32; b++) {
         const float *xb = x + b * 32;
         float amax = 0;
         for (int j = 0; j < 32; j++) { float a = fabsf(xb[j]); if (a > amax) amax = a; }
-        float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+        // As ggml: x · (127 / max), rounded to nearest even.
+        float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;
         int sum = 0;
         for (int j = 0; j < 32; j++) {
-            int v = (int)roundf(xb[j] * id);
+            int v = (int)nearbyintf(xb[j] * id);
             q[b * 32 + j] = (int8_t)v;
             sum += v;
         }
-        scales[b] = d;
-        sums[b] = d * (float)sum;
+        if (half_scales) {
+            scales[b] = _cvtsh_ss(_cvtss_sh(d, 0));
+            sums[b] = _cvtsh_ss(_cvtss_sh(d * (float)sum, 0));
+        } else {
+            scales[b] = d;
+            sums[b] = d * (float)sum;
+        }
     }
 }
 
@@ -143,4 +148,68 @@ void mmed_matvec(int type, const void *w, size_t row_bytes, int columns, int row
         case MMED_Q4_1: y[r] = dot_q4_1(row, q, scales, sums, blocks); break;
         }
     }
+}
+
+// ---- llama.cpp's CPU numerics (ggml built for AVX-512 by GCC), for `Numerics.llamaCpp` ----
+
+// _mm512_reduce_add_ps as GCC's header computes it: halves of 8, of 4, then (0+2) + (1+3).
+static inline float ggml_reduce16(const float *v) {
+    float t3[8], t6[4];
+    for (int j = 0; j < 8; j++) t3[j] = v[j + 8] + v[j];
+    for (int i = 0; i < 4; i++) t6[i] = t3[i + 4] + t3[i];
+    return (t6[0] + t6[2]) + (t6[1] + t6[3]);
+}
+
+// ggml_v_expf for AVX-512 (ARM's optimized-routines polynomial, scaled by scalef), one value at a time.
+static inline float ggml_expf(float x) {
+    const float r = 0x1.8p23f;
+    float z = fmaf(x, 0x1.715476p+0f, r);
+    float n = z - r;
+    float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    float u = b * b;
+    float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                   fmaf(0x1.ffffecp-1f, b, 1.0f));
+    if (fabsf(n) > 192) return n <= 0 ? 0.0f : INFINITY;
+    return ldexpf(j, (int)n);
+}
+
+void mmed_ggml_swiglu(float *gate, const float *up, long n) {
+    for (long i = 0; i < n; i++) {
+        float x = gate[i];
+        gate[i] = (x / (1.0f + ggml_expf(0.0f - x))) * up[i];
+    }
+}
+
+double mmed_ggml_softmax(float *y, const float *x, int n, float max) {
+    double sum = 0;
+    float chunk[16];
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        for (int l = 0; l < 16; l++) { chunk[l] = ggml_expf(x[i + l] - max); y[i + l] = chunk[l]; }
+        sum += (double)ggml_reduce16(chunk);
+    }
+    // The rest of ggml's row is masked to −∞ (its length is a multiple of 256): zeros in the last chunk.
+    if (i < n) {
+        for (int l = 0; l < 16; l++) chunk[l] = i + l < n ? ggml_expf(x[i + l] - max) : 0.0f;
+        for (int l = 0; i + l < n; l++) y[i + l] = chunk[l];
+        sum += (double)ggml_reduce16(chunk);
+    }
+    return sum;
+}
+
+float mmed_ggml_dot_f16_vec(const float *x, const float *y, long y_stride, int n) {
+    float acc[4][16] = {{0}};
+    for (int i = 0; i < n; i++) {
+        int a = (i / 16) % 4, l = i % 16;
+        acc[a][l] = fmaf(x[i], y[(long)i * y_stride], acc[a][l]);
+    }
+    for (int l = 0; l < 16; l++) { acc[0][l] += acc[2][l]; acc[1][l] += acc[3][l]; }
+    for (int l = 0; l < 16; l++) acc[0][l] += acc[1][l];
+    return (float)(double)ggml_reduce16(acc[0]);
+}
+
+float mmed_ggml_dot_f16_tiled(const float *x, const float *y, long y_stride, int n) {
+    float acc[16] = {0};
+    for (int i = 0; i < n; i++) acc[i % 16] = fmaf(x[i], y[(long)i * y_stride], acc[i % 16]);
+    return ggml_reduce16(acc);
 }

@@ -18,13 +18,22 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "exact (F32 activations and cache) or llama.cpp (its CPU backend's rounding, bit for bit on Q4_1/Q8_0 GGUFs).")
+    var numerics: Numerics = .exact
+
     func load() throws -> LanguageModel {
         ComputeThreads.set(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        do { return try LanguageModel.load(path: model, quantization: quantize) } catch let error as ModelError {
+        do {
+            let model = try LanguageModel.load(path: model, quantization: quantize)
+            model.numerics = numerics
+            return model
+        } catch let error as ModelError {
             throw ValidationError(error.description)
         }
     }
 }
+
+extension Numerics: ExpressibleByArgument {}
 
 /// `mmed generate`: the text on stdout as it is generated, statistics on stderr.
 struct Generate: ParsableCommand {

@@ -38,22 +38,16 @@ public struct Linear: @unchecked Sendable {
     ) {
         let n = outputs, k = inputs
         if batch == 1 {
-            matvec(x, into: y)
+            matvec(x, into: y, numerics: numerics)
+        } else if numerics == .llamaCpp && weight.type.block.weights > 1 {
+            // llama.cpp multiplies quantized weights with activations quantized per 32 values in integer dot
+            // products, prompt or not: the same kernels row by row.
+            rowProducts(x, batch: batch, into: y, numerics: numerics)
         } else if weight.type == .f32 {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(n), Int32(k), 1,
                         x, Int32(k), weight.data.assumingMemoryBound(to: Float.self), Int32(k), 0, y, Int32(n))
         } else {
-            // llama.cpp multiplies quantized weights with activations quantized per 32 values: the same products
-            // come from sgemm on the activations rounded to their q8 values.
-            if numerics == .llamaCpp && weight.type.block.weights > 1 {
-                var rounded = [Float](UnsafeBufferPointer(start: x, count: batch * k))
-                rounded.withUnsafeMutableBufferPointer { buffer in
-                    for b in 0..<batch { roundToQ8(buffer.baseAddress! + b * k, k) }
-                    widenedProduct(buffer.baseAddress!, batch: batch, into: y, scratch: &scratch)
-                }
-            } else {
-                widenedProduct(x, batch: batch, into: y, scratch: &scratch)
-            }
+            widenedProduct(x, batch: batch, into: y, scratch: &scratch)
         }
         if let bias {
             for b in 0..<batch {
@@ -101,15 +95,28 @@ extension Linear {
         }
     }
 
-    /// y = W · x on all threads. Quantized weights meet x quantized per 32 values (llama.cpp's q8 activations) in
-    /// integer dot products; float weights meet x as it is.
-    func matvec(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+    /// y = W · x on all threads (one row of input).
+    func matvec(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, numerics: Numerics = .exact) {
+        rowProducts(x, batch: 1, into: y, numerics: numerics)
+    }
+
+    /// y[b, :] = W · x[b, :] for each row of input with the mat-vec kernels, on all threads. Quantized weights meet
+    /// x quantized per 32 values (llama.cpp's q8 activations; with its F16 block scales under `.llamaCpp`) in integer
+    /// dot products; float weights meet x as it is. Each thread takes a band of weight rows through every input row.
+    func rowProducts(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, numerics: Numerics) {
         let n = outputs, k = inputs
         let quantized = weight.type.block.weights > 1
         let blocks = quantized ? k / 32 : 0
-        var q = [Int8](repeating: 0, count: quantized ? k : 0)
-        var scales = [Float](repeating: 0, count: blocks), sums = [Float](repeating: 0, count: blocks)
-        if quantized { mmed_quantize_q8(x, Int32(k), &q, &scales, &sums) }
+        var q = [Int8](repeating: 0, count: quantized ? batch * k : 0)
+        var scales = [Float](repeating: 0, count: batch * blocks), sums = [Float](repeating: 0, count: batch * blocks)
+        if quantized {
+            q.withUnsafeMutableBufferPointer { qb in scales.withUnsafeMutableBufferPointer { sb in sums.withUnsafeMutableBufferPointer { ub in
+                for b in 0..<batch {
+                    mmed_quantize_q8(x + b * k, Int32(k), qb.baseAddress! + b * k, sb.baseAddress! + b * blocks,
+                                     ub.baseAddress! + b * blocks, numerics == .llamaCpp ? 1 : 0)
+                }
+            } } }
+        }
         let type = Self.kernelType(weight.type)
         let rowBytes = weight.type.byteCount(of: k)
         let threads = ComputeThreads.count
@@ -122,8 +129,10 @@ extension Linear {
             nonisolated(unsafe) let qp = qb.baseAddress, sp = sb.baseAddress, up = ub.baseAddress
             parallel(parts) { part in
                 let begin = part * per, end = min(n, begin + per)
-                if begin < end {
-                    mmed_matvec(type, data, rowBytes, Int32(k), Int32(begin), Int32(end), x, qp, sp, up, out)
+                guard begin < end else { return }
+                for b in 0..<batch {
+                    mmed_matvec(type, data, rowBytes, Int32(k), Int32(begin), Int32(end), x + b * k,
+                                qp.map { $0 + b * k }, sp.map { $0 + b * blocks }, up.map { $0 + b * blocks }, out + b * n)
                 }
             }
         } } }
@@ -132,48 +141,44 @@ extension Linear {
 
 /// How activations meet weights and what the KV cache holds.
 public enum Numerics: String, Sendable, CaseIterable {
-    /// F32 activations with the weights as stored (quantized weights widened); F32 cache. Mat-vecs of quantized
-    /// weights still quantize x per 32 values, as decoding at memory speed needs.
+    /// F32 activations with the weights as stored (quantized weights widened for prompts); F32 cache. Mat-vecs of
+    /// quantized weights still quantize x per 32 values, as decoding at memory speed needs. Agrees with a float64
+    /// computation of the same weights (top-1 on every FLORES position of SmolLM2 Q4_1).
     case exact
-    /// Closer to llama.cpp's CPU backend: activations quantized per 32 values for every product with quantized
-    /// weights, the KV cache in F16, queries and attention weights rounded to F16 for their products. Not bit-exact:
-    /// on SmolLM2 it matches more of llama.cpp's greedy continuations (13 of 33 vs 8) but not more of its top-1s.
+    /// llama.cpp's CPU backend (ggml built for AVX-512 by GCC, without flash attention) reproduced: activations
+    /// quantized per 32 values with F16 block scales for every product with quantized weights, prompt or not; the
+    /// KV cache, queries and attention probabilities in F16; ggml's exp, rotary table, fused rotation and summation
+    /// orders (vec_dot for one token, tinyBLAS for prompts). Bit-identical logits to llama.cpp on Q4_1/Q8_0 GGUFs
+    /// (SmolLM2); F16/BF16/F32 and Q4_0 weights keep our own product order (close, not bitwise). Prompts run on the
+    /// integer kernels instead of BLAS: slower.
     case llamaCpp = "llama.cpp"
-}
-
-/// x replaced by its q8 values (d = max|x|/127, q = round(x/d), x' = q·d) per 32-value block, in place.
-func roundToQ8(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
-    var q = [Int8](repeating: 0, count: count)
-    var scales = [Float](repeating: 0, count: count / 32), sums = [Float](repeating: 0, count: count / 32)
-    mmed_quantize_q8(x, Int32(count), &q, &scales, &sums)
-    for i in 0..<count { x[i] = Float(q[i]) * scales[i / 32] }
 }
 
 /// RMSNorm as Llama computes it: x · rsqrt(mean(x²) + ε) · w, in F32.
 @inline(__always)
 func rmsNorm(_ x: UnsafePointer<Float>, _ weight: [Float], _ epsilon: Float, _ count: Int, into y: UnsafeMutablePointer<Float>) {
-    var squares: Float = 0
-    for i in 0..<count { squares += x[i] * x[i] }
-    let scale = 1 / (squares / Float(count) + epsilon).squareRoot()
+    var squares: Double = 0  // summed in double as ggml does (transformers' F32 sum is within rounding of it)
+    for i in 0..<count { squares += Double(x[i] * x[i]) }
+    let scale = 1 / (Float(squares / Double(count)) + epsilon).squareRoot()
     for i in 0..<count { y[i] = weight[i] * (x[i] * scale) }
 }
 
-/// Rotates one head of `headDim` values in place at angles position·frequency.
+/// Rotates one head of `headDim` values in place at angles position·frequency. `fused`: as ggml's GCC build computes it, a·cos − b·sin as fma(a, cos, −b·sin) and b·cos + a·sin as
+/// fma(a, sin, b·cos).
 @inline(__always)
-func rotate(_ v: UnsafeMutablePointer<Float>, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, headDim: Int, pairing: RotaryPairing) {
+func rotate(_ v: UnsafeMutablePointer<Float>, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, headDim: Int, pairing: RotaryPairing, fused: Bool = false) {
     let half = headDim / 2
-    switch pairing {
-    case .halves:
-        for i in 0..<half {
-            let a = v[i], b = v[i + half]
-            v[i] = a * cos[i] - b * sin[i]
-            v[i + half] = b * cos[i] + a * sin[i]
-        }
-    case .adjacent:
-        for i in 0..<half {
-            let a = v[2 * i], b = v[2 * i + 1]
-            v[2 * i] = a * cos[i] - b * sin[i]
-            v[2 * i + 1] = b * cos[i] + a * sin[i]
+    let (first, second) = pairing == .halves ? (0, half) : (0, 1)
+    let stride = pairing == .halves ? 1 : 2
+    for i in 0..<half {
+        let p = first + i * stride, r = second + i * stride
+        let a = v[p], b = v[r]
+        if fused {
+            v[p] = (-(b * sin[i])).addingProduct(a, cos[i])
+            v[r] = (b * cos[i]).addingProduct(a, sin[i])
+        } else {
+            v[p] = a * cos[i] - b * sin[i]
+            v[r] = b * cos[i] + a * sin[i]
         }
     }
 }

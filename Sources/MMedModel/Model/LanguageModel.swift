@@ -1,3 +1,4 @@
+import CMMedKernels
 import COpenBLAS
 import Foundation
 import MMedIO
@@ -166,15 +167,29 @@ public final class LanguageModel: @unchecked Sendable {
             for (i, token) in tokens.enumerated() { dequantize(embedding, row: token, into: buffer.baseAddress! + i * hidden) }
         }
         // Rotary angles for the new positions (dynamic NTK: from the length after this call, as transformers does).
-        let frequencies = c.inverseFrequencies(sequenceLength: start + n)
         let half = c.headDim / 2
         var cosines = [Float](repeating: 0, count: n * half), sines = [Float](repeating: 0, count: n * half)
-        for i in 0..<n {
-            let position = c.rotaryPosition(start + i)
-            for j in 0..<half {
-                let angle = position * frequencies[j]
-                cosines[i * half + j] = cos(angle)
-                sines[i * half + j] = sin(angle)
+        if numerics == .llamaCpp {
+            // ggml's table: θ = position, times powf(base, −2/d) once per pair, divided by the frequency factors.
+            let step = powf(Float(c.ropeTheta), -2 / Float(c.headDim))
+            for i in 0..<n {
+                var theta = c.rotaryPosition(start + i)
+                for j in 0..<half {
+                    let angle = theta / (c.ropeFrequencyFactors?[j] ?? 1)
+                    cosines[i * half + j] = cos(angle)
+                    sines[i * half + j] = sin(angle)
+                    theta *= step
+                }
+            }
+        } else {
+            let frequencies = c.inverseFrequencies(sequenceLength: start + n)
+            for i in 0..<n {
+                let position = c.rotaryPosition(start + i)
+                for j in 0..<half {
+                    let angle = position * frequencies[j]
+                    cosines[i * half + j] = cos(angle)
+                    sines[i * half + j] = sin(angle)
+                }
             }
         }
 
@@ -195,12 +210,13 @@ public final class LanguageModel: @unchecked Sendable {
                     v.withUnsafeMutableBufferPointer { layer.v!.apply(xp, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
                 }
             }
+            let fusedRotation = numerics == .llamaCpp
             q.withUnsafeMutableBufferPointer { qs in k.withUnsafeMutableBufferPointer { ks in
                 cosines.withUnsafeBufferPointer { cs in sines.withUnsafeBufferPointer { ss in
                     for i in 0..<n {
                         let cp = cs.baseAddress! + i * half, sp = ss.baseAddress! + i * half
-                        for h in 0..<c.headCount { rotate(qs.baseAddress! + i * qSize + h * c.headDim, cos: cp, sin: sp, headDim: c.headDim, pairing: c.rotaryPairing) }
-                        for h in 0..<c.kvHeadCount { rotate(ks.baseAddress! + i * kvSize + h * c.headDim, cos: cp, sin: sp, headDim: c.headDim, pairing: c.rotaryPairing) }
+                        for h in 0..<c.headCount { rotate(qs.baseAddress! + i * qSize + h * c.headDim, cos: cp, sin: sp, headDim: c.headDim, pairing: c.rotaryPairing, fused: fusedRotation) }
+                        for h in 0..<c.kvHeadCount { rotate(ks.baseAddress! + i * kvSize + h * c.headDim, cos: cp, sin: sp, headDim: c.headDim, pairing: c.rotaryPairing, fused: fusedRotation) }
                     }
                 } }
             } }
@@ -232,7 +248,11 @@ public final class LanguageModel: @unchecked Sendable {
                 gate.withUnsafeMutableBufferPointer { layer.gate.apply(input.baseAddress!, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
                 up.withUnsafeMutableBufferPointer { layer.up.apply(input.baseAddress!, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
             }
-            gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { u in swiGLU(g.baseAddress!, u.baseAddress!, n * c.intermediateSize) } }
+            gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { u in
+                if numerics == .llamaCpp { mmed_ggml_swiglu(g.baseAddress!, u.baseAddress!, n * c.intermediateSize) } else {
+                    swiGLU(g.baseAddress!, u.baseAddress!, n * c.intermediateSize)
+                }
+            } }
             gate.withUnsafeBufferPointer { input in
                 projected.withUnsafeMutableBufferPointer { layer.down.apply(input.baseAddress!, batch: n, into: $0.baseAddress!, scratch: &scratch, numerics: numerics) }
             }
@@ -267,7 +287,6 @@ public final class LanguageModel: @unchecked Sendable {
         var queries = [Float](repeating: 0, count: n * d)
         var scores = [Float](repeating: 0, count: n * total)
         var heads = [Float](repeating: 0, count: n * d)
-        let halfWeights = numerics == .llamaCpp
         for h in 0..<c.headCount {
             let g = h / groupSize
             for i in 0..<n { for t in 0..<d { queries[i * d + t] = q[i * qSize + h * d + t] } }
@@ -292,9 +311,7 @@ public final class LanguageModel: @unchecked Sendable {
                             sum += e
                         }
                         let inverse = 1 / sum
-                        if halfWeights { for j in 0..<visible { row[j] = Float(Float16(row[j] * inverse)) } } else {
-                            for j in 0..<visible { row[j] *= inverse }
-                        }
+                        for j in 0..<visible { row[j] *= inverse }
                         for j in visible..<total { row[j] = 0 }
                     }
                 }
@@ -331,6 +348,7 @@ public final class LanguageModel: @unchecked Sendable {
     /// Causal attention of the `n` new queries over the cache (positions 0 ..< start + i + 1 for query i), per head
     /// in parallel; softmax in F32.
     func attention(layer: Int, n: Int, start: Int, q: [Float], cache: KVCache, into output: inout [Float]) {
+        if numerics == .llamaCpp { return ggmlAttention(layer: layer, n: n, start: start, q: q, cache: cache, into: &output) }
         if n >= 16 { return batchedAttention(layer: layer, n: n, start: start, q: q, cache: cache, into: &output) }
         let c = config
         let d = c.headDim
@@ -338,7 +356,6 @@ public final class LanguageModel: @unchecked Sendable {
         let scale = 1 / Float(d).squareRoot()
         let qSize = c.headCount * d
         let total = start + n
-        let numerics = self.numerics
         cache.keys.withUnsafeBufferPointer { keys in cache.values.withUnsafeBufferPointer { values in
             q.withUnsafeBufferPointer { qs in output.withUnsafeMutableBufferPointer { out in
                 nonisolated(unsafe) let kp = keys.baseAddress!, vp = values.baseAddress!, qp = qs.baseAddress!, op = out.baseAddress!
@@ -365,12 +382,53 @@ public final class LanguageModel: @unchecked Sendable {
                             let result = op + i * qSize + h * d
                             for t in 0..<d { result[t] = 0 }
                             let inverse = 1 / sum
-                            let halfWeights = numerics == .llamaCpp
                             for j in 0..<visible {
-                                let weight = halfWeights ? Float(Float16(scores[j] * inverse)) : scores[j] * inverse
+                                let weight = scores[j] * inverse
                                 let value = vBase + j * d
                                 for t in 0..<d { result[t] += weight * value[t] }
                             }
+                        }
+                    }
+                }
+            } }
+        } }
+    }
+
+    /// Attention as llama.cpp's CPU backend computes it without flash attention: S = K·Q over F16 keys and F16
+    /// queries, softmax with ggml's exp and sums, O = V·P with the probabilities rounded to F16. Products over a
+    /// prompt (two or more tokens) go through llamafile's tinyBLAS, a single token's through ggml's vec_dot; the two
+    /// sum in different orders, and so does this.
+    func ggmlAttention(layer: Int, n: Int, start: Int, q: [Float], cache: KVCache, into output: inout [Float]) {
+        let c = config
+        let d = c.headDim
+        let groupSize = c.headCount / c.kvHeadCount
+        let scale = 1 / Float(d).squareRoot()
+        let qSize = c.headCount * d
+        let total = start + n
+        let dot = n > 1 ? mmed_ggml_dot_f16_tiled : mmed_ggml_dot_f16_vec
+        cache.keys.withUnsafeBufferPointer { keys in cache.values.withUnsafeBufferPointer { values in
+            q.withUnsafeBufferPointer { qs in output.withUnsafeMutableBufferPointer { out in
+                nonisolated(unsafe) let kp = keys.baseAddress!, vp = values.baseAddress!, qp = qs.baseAddress!, op = out.baseAddress!
+                parallel(c.headCount) { h in
+                    let g = h / groupSize
+                    let kBase = kp + cache.offset(layer: layer, head: g, position: 0)
+                    let vBase = vp + cache.offset(layer: layer, head: g, position: 0)
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * total) { buffer in
+                        let scores = buffer.baseAddress!, weights = buffer.baseAddress! + total
+                        for i in 0..<n {
+                            let query = qp + i * qSize + h * d
+                            let visible = start + i + 1
+                            var maximum = -Float.infinity
+                            for j in 0..<visible {
+                                let s = dot(kBase + j * d, query, 1, Int32(d)) * scale
+                                scores[j] = s
+                                maximum = max(maximum, s)
+                            }
+                            let sum = mmed_ggml_softmax(weights, scores, Int32(visible), maximum)
+                            let inverse = Float(1.0 / sum)
+                            for j in 0..<visible { weights[j] = Float(Float16(weights[j] * inverse)) }
+                            let result = op + i * qSize + h * d
+                            for t in 0..<d { result[t] = dot(weights, vBase + t, d, Int32(visible)) }
                         }
                     }
                 }
