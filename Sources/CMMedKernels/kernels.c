@@ -208,8 +208,48 @@ float mmed_ggml_dot_f16_vec(const float *x, const float *y, long y_stride, int n
     return (float)(double)ggml_reduce16(acc[0]);
 }
 
-float mmed_ggml_dot_f16_tiled(const float *x, const float *y, long y_stride, int n) {
-    float acc[16] = {0};
-    for (int i = 0; i < n; i++) acc[i % 16] = fmaf(x[i], y[(long)i * y_stride], acc[i % 16]);
-    return ggml_reduce16(acc);
+// ggml_reduce16 over 16 rows of `n` values, column by column (rows `stride` apart): out[t] = reduce16(acc[·][t]).
+static void ggml_reduce16_columns(float *acc, long stride, int n, float *out) {
+    for (int q = 0; q < 8; q++) for (int t = 0; t < n; t++) acc[q * stride + t] = acc[(q + 8) * stride + t] + acc[q * stride + t];
+    for (int q = 0; q < 4; q++) for (int t = 0; t < n; t++) acc[q * stride + t] = acc[(q + 4) * stride + t] + acc[q * stride + t];
+    for (int t = 0; t < n; t++) out[t] = (acc[t] + acc[2 * stride + t]) + (acc[stride + t] + acc[3 * stride + t]);
+}
+
+void mmed_ggml_scores_tiled(const float *kt, long ldk, const float *q, int d, int count, float scale, float *out) {
+    float acc[16 * 64], sums[64];
+    for (int j0 = 0; j0 < count; j0 += 64) {
+        int m = count - j0 < 64 ? count - j0 : 64;
+        for (int i = 0; i < 16 * 64; i++) acc[i] = 0;
+        for (int c = 0; c < d; c += 16)
+            for (int l = 0; l < 16; l++) {
+                const float qv = q[c + l], *row = kt + (long)(c + l) * ldk + j0;
+                float *a = acc + l * 64;
+                for (int j = 0; j < m; j++) a[j] = fmaf(row[j], qv, a[j]);
+            }
+        ggml_reduce16_columns(acc, 64, m, sums);
+        for (int j = 0; j < m; j++) out[j0 + j] = sums[j] * scale;
+    }
+}
+
+void mmed_ggml_values_tiled(const float *w, const float *v, long ldv, int d, int count, float *acc, float *out) {
+    for (long i = 0; i < 16L * d; i++) acc[i] = 0;
+    for (int j = 0; j < count; j++) {
+        float *a = acc + (j % 16) * (long)d;
+        const float wj = w[j], *row = v + (long)j * ldv;
+        for (int t = 0; t < d; t++) a[t] = fmaf(wj, row[t], a[t]);
+    }
+    ggml_reduce16_columns(acc, d, d, out);
+}
+
+void mmed_ggml_values_vec(const float *w, const float *v, long ldv, int d, int count, float *acc, float *out) {
+    for (long i = 0; i < 64L * d; i++) acc[i] = 0;
+    for (int j = 0; j < count; j++) {
+        float *a = acc + (((j / 16) % 4) * 16 + j % 16) * (long)d;
+        const float wj = w[j], *row = v + (long)j * ldv;
+        for (int t = 0; t < d; t++) a[t] = fmaf(wj, row[t], a[t]);
+    }
+    float *a0 = acc, *a1 = acc + 16L * d, *a2 = acc + 32L * d, *a3 = acc + 48L * d;
+    for (long i = 0; i < 16L * d; i++) { a0[i] += a2[i]; a1[i] += a3[i]; }
+    for (long i = 0; i < 16L * d; i++) a0[i] += a1[i];
+    ggml_reduce16_columns(a0, d, d, out);
 }

@@ -17,15 +17,30 @@ void mmed_quantize_q8(const float *x, int n, int8_t *q, float *scales, float *su
 void mmed_matvec(int type, const void *w, size_t row_bytes, int columns, int row_begin, int row_end,
                  const float *x, const int8_t *q, const float *scales, const float *sums, float *y);
 
+// BF16 products for prompts (gemm_bf16.c; AVX-512 BF16 only: check `mmed_has_avx512_bf16` first).
+int mmed_has_avx512_bf16(void);
+// y = x rounded to BF16 (nearest even).
+void mmed_round_to_bf16(const float *x, uint16_t *y, long n);
+// c[t, r] = Σ_l x[t, l] · w[r, l] for tokens t < m and weight rows [row_begin, row_end); x and w in BF16, k a multiple of
+// 32; each output sums 16 lanes over steps of 32 as llamafile's tinyBLAS does.
+void mmed_gemm_bf16(const uint16_t *x, long m, long ldx, const void *w, size_t w_row_bytes, int k,
+                    int row_begin, int row_end, float *c, long ldc);
+
 // llama.cpp's CPU numerics (ggml for AVX-512, built by GCC), for MMedModel's `Numerics.llamaCpp`: each function
 // rounds as the ggml code it names does, so the engine can reproduce llama.cpp's logits bit for bit.
 // SwiGLU in place: gate = silu(gate) · up with ggml_v_expf (ggml_vec_swiglu_f32).
 void mmed_ggml_swiglu(float *gate, const float *up, long n);
 // y = exp(x − max) with ggml_v_expf; returns the sum as ggml_vec_soft_max_f32 accumulates it (16-lane chunks, double).
 double mmed_ggml_softmax(float *y, const float *x, int n, float max);
-// Σ x[i]·y[i·stride] of F16 values as ggml_vec_dot_f16 sums it (4 accumulators of 16 lanes): single-token attention.
+// Σ x[i]·y[i·stride] of F16 values as ggml_vec_dot_f16 sums it (4 accumulators of 16 lanes; values past n are the
+// zeros of ggml's padded rows): a single token's attention scores.
 float mmed_ggml_dot_f16_vec(const float *x, const float *y, long y_stride, int n);
-// The same sum as llamafile's tinyBLAS accumulates it (one accumulator of 16 lanes): attention over a prompt.
-float mmed_ggml_dot_f16_tiled(const float *x, const float *y, long y_stride, int n);
+// Attention scores of one query over a prompt as llamafile's tinyBLAS sums them (one 16-lane accumulator, steps of
+// 16 dimensions): out[j] = scale · Σ_i kt[i·ldk + j]·q[i] for keys j < count, the keys transposed; d a multiple of 16.
+void mmed_ggml_scores_tiled(const float *kt, long ldk, const float *q, int d, int count, float scale, float *out);
+// out[t] = Σ_j w[j]·v[j·ldv + t] for t < d, j < count, summed as tinyBLAS (`_tiled`, acc: 16·d floats) or
+// ggml_vec_dot_f16 (`_vec`, acc: 64·d floats) would.
+void mmed_ggml_values_tiled(const float *w, const float *v, long ldv, int d, int count, float *acc, float *out);
+void mmed_ggml_values_vec(const float *w, const float *v, long ldv, int d, int count, float *acc, float *out);
 
 #endif

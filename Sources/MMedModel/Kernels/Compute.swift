@@ -39,6 +39,9 @@ public struct Linear: @unchecked Sendable {
         let n = outputs, k = inputs
         if batch == 1 {
             matvec(x, into: y, numerics: numerics)
+        } else if numerics == .llamaCpp && weight.type == .bf16 && k % 32 == 0 && bf16ProductsAvailable {
+            // llama.cpp rounds the activations to BF16 for BF16 weights and multiplies with AVX-512 BF16.
+            bf16Product(x, batch: batch, into: y)
         } else if numerics == .llamaCpp && weight.type.block.weights > 1 {
             // llama.cpp multiplies quantized weights with activations quantized per 32 values in integer dot
             // products, prompt or not: the same kernels row by row.
@@ -79,6 +82,24 @@ extension Linear {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(rows), Int32(k), 1,
                             x, Int32(k), wide, Int32(k), 0, y + start, Int32(n))
                 start += rows
+            }
+        }
+    }
+
+    /// y = x · Wᵀ with x rounded to BF16, on the AVX-512 BF16 kernels, weight rows split over the threads.
+    func bf16Product(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>) {
+        let n = outputs, k = inputs
+        var rounded = [UInt16](repeating: 0, count: batch * k)
+        mmed_round_to_bf16(x, &rounded, batch * k)
+        let threads = ComputeThreads.count
+        let per = ((n + threads - 1) / threads + 5) / 6 * 6
+        let data = weight.data, rowBytes = weight.type.byteCount(of: k)
+        nonisolated(unsafe) let out = y
+        rounded.withUnsafeBufferPointer { xb in
+            nonisolated(unsafe) let xp = xb.baseAddress!
+            parallel(threads) { part in
+                let begin = part * per, end = min(n, begin + per)
+                if begin < end { mmed_gemm_bf16(xp, batch, k, data, rowBytes, Int32(k), Int32(begin), Int32(end), out, n) }
             }
         }
     }
@@ -138,6 +159,9 @@ extension Linear {
         } } }
     }
 }
+
+/// Whether this CPU has AVX-512 BF16 (checked once).
+let bf16ProductsAvailable = mmed_has_avx512_bf16() != 0
 
 /// How activations meet weights and what the KV cache holds.
 public enum Numerics: String, Sendable, CaseIterable {

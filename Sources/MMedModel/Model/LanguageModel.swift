@@ -405,7 +405,8 @@ public final class LanguageModel: @unchecked Sendable {
         let scale = 1 / Float(d).squareRoot()
         let qSize = c.headCount * d
         let total = start + n
-        let dot = n > 1 ? mmed_ggml_dot_f16_tiled : mmed_ggml_dot_f16_vec
+        // tinyBLAS takes a product only for two or more columns and a depth that is a multiple of 16.
+        let tiledScores = n > 1 && d % 16 == 0, tiledValues = n > 1
         cache.keys.withUnsafeBufferPointer { keys in cache.values.withUnsafeBufferPointer { values in
             q.withUnsafeBufferPointer { qs in output.withUnsafeMutableBufferPointer { out in
                 nonisolated(unsafe) let kp = keys.baseAddress!, vp = values.baseAddress!, qp = qs.baseAddress!, op = out.baseAddress!
@@ -413,22 +414,32 @@ public final class LanguageModel: @unchecked Sendable {
                     let g = h / groupSize
                     let kBase = kp + cache.offset(layer: layer, head: g, position: 0)
                     let vBase = vp + cache.offset(layer: layer, head: g, position: 0)
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * total) { buffer in
-                        let scores = buffer.baseAddress!, weights = buffer.baseAddress! + total
+                    let transposed = tiledScores ? d * total : 0
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * total + transposed + 64 * d) { buffer in
+                        let scores = buffer.baseAddress!, weights = scores + total, keysT = weights + total
+                        let accumulators = keysT + transposed
+                        if tiledScores {
+                            for j in 0..<total { for i in 0..<d { keysT[i * total + j] = kBase[j * d + i] } }
+                        }
                         for i in 0..<n {
                             let query = qp + i * qSize + h * d
                             let visible = start + i + 1
-                            var maximum = -Float.infinity
-                            for j in 0..<visible {
-                                let s = dot(kBase + j * d, query, 1, Int32(d)) * scale
-                                scores[j] = s
-                                maximum = max(maximum, s)
+                            if tiledScores {
+                                mmed_ggml_scores_tiled(keysT, total, query, Int32(d), Int32(visible), scale, scores)
+                            } else {
+                                for j in 0..<visible { scores[j] = mmed_ggml_dot_f16_vec(kBase + j * d, query, 1, Int32(d)) * scale }
                             }
+                            var maximum = -Float.infinity
+                            for j in 0..<visible { maximum = max(maximum, scores[j]) }
                             let sum = mmed_ggml_softmax(weights, scores, Int32(visible), maximum)
                             let inverse = Float(1.0 / sum)
                             for j in 0..<visible { weights[j] = Float(Float16(weights[j] * inverse)) }
                             let result = op + i * qSize + h * d
-                            for t in 0..<d { result[t] = dot(weights, vBase + t, d, Int32(visible)) }
+                            if tiledValues {
+                                mmed_ggml_values_tiled(weights, vBase, d, Int32(d), Int32(visible), accumulators, result)
+                            } else {
+                                mmed_ggml_values_vec(weights, vBase, d, Int32(d), Int32(visible), accumulators, result)
+                            }
                         }
                     }
                 }
