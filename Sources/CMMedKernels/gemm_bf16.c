@@ -83,3 +83,32 @@ BF16_TARGET void mmed_gemm_bf16(const uint16_t *x, long m, long ldx, const void 
         }
     }
 }
+
+// ggml_vec_dot_bf16 on AVX-512 BF16, for each token t < m and weight row in [row_begin, row_end): two accumulators
+// over steps of 64, each reduced and added in double, the rest (k mod 64) multiplied in float and added in double.
+BF16_TARGET void mmed_dot_bf16_rows(const uint16_t *x, long m, long ldx, const void *w, size_t w_row_bytes, int k,
+                                    int row_begin, int row_end, float *c, long ldc) {
+    const uint8_t *weights = (const uint8_t *)w;
+    for (long t = 0; t < m; t++) {
+        const uint16_t *xt = x + t * ldx;
+        for (int r = row_begin; r < row_end; r++) {
+            const uint16_t *row = (const uint16_t *)(weights + (size_t)r * w_row_bytes);
+            __m512 c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
+            int i = 0;
+            for (; i + 64 <= k; i += 64) {
+                c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_loadu_si512((const void *)(row + i)), (__m512bh)_mm512_loadu_si512((const void *)(xt + i)));
+                c2 = _mm512_dpbf16_ps(c2, (__m512bh)_mm512_loadu_si512((const void *)(row + i + 32)), (__m512bh)_mm512_loadu_si512((const void *)(xt + i + 32)));
+            }
+            double sum = 0;
+            sum += (double)reduce16(c1);
+            sum += (double)reduce16(c2);
+            for (; i < k; i++) {
+                uint32_t a = (uint32_t)row[i] << 16, b = (uint32_t)xt[i] << 16;
+                float fa, fb;
+                memcpy(&fa, &a, 4); memcpy(&fb, &b, 4);
+                sum += (double)(fa * fb);
+            }
+            c[t * ldc + r] = (float)sum;
+        }
+    }
+}

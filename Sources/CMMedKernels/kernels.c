@@ -253,3 +253,29 @@ void mmed_ggml_values_vec(const float *w, const float *v, long ldv, int d, int c
     for (long i = 0; i < 16L * d; i++) a0[i] += a1[i];
     ggml_reduce16_columns(a0, d, d, out);
 }
+
+void mmed_ggml_f16_rows(const float *x, long m, long ldx, const void *w, size_t w_row_bytes, int k, int row_begin,
+                        int row_end, float *c, long ldc, int tiled) {
+    const uint8_t *weights = (const uint8_t *)w;
+    for (long t = 0; t < m; t++) {
+        const float *xt = x + t * ldx;
+        for (int r = row_begin; r < row_end; r++) {
+            const uint16_t *row = (const uint16_t *)(weights + (size_t)r * w_row_bytes);
+            if (tiled) {
+                float acc[16] = {0};
+                for (int l = 0; l < k; l += 16)
+                    for (int q = 0; q < 16; q++) acc[q] = fmaf(half_to_float(row[l + q]), xt[l + q], acc[q]);
+                c[t * ldc + r] = ggml_reduce16(acc);
+            } else {
+                float acc[4][16] = {{0}};
+                int np = k & ~63;
+                for (int i = 0; i < np; i++) acc[(i / 16) % 4][i % 16] = fmaf(half_to_float(row[i]), xt[i], acc[(i / 16) % 4][i % 16]);
+                for (int l = 0; l < 16; l++) { acc[0][l] += acc[2][l]; acc[1][l] += acc[3][l]; }
+                for (int l = 0; l < 16; l++) acc[0][l] += acc[1][l];
+                double sum = (double)ggml_reduce16(acc[0]);
+                for (int i = np; i < k; i++) sum += (double)(half_to_float(row[i]) * xt[i]);
+                c[t * ldc + r] = (float)sum;
+            }
+        }
+    }
+}

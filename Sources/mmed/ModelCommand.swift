@@ -18,7 +18,7 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
-    @Option(help: "exact (F32 activations and cache) or llama.cpp (its CPU backend's rounding, bit for bit on Q4_1/Q8_0 GGUFs).")
+    @Option(help: "exact (F32 activations and cache) or llama.cpp (its CPU backend's rounding: bit for bit on Q4_1, Q8_0, BF16, F16 weights; faster BF16 prompts).")
     var numerics: Numerics = .exact
 
     func load() throws -> LanguageModel {

@@ -138,8 +138,72 @@ import Testing
         }
         print("tiny Llama 2: largest logit difference from llama.cpp \(worst)")
         #expect(worst <= 2e-4)
+        // F16 weights under llama.cpp's numerics: bit for bit.
+        model.numerics = .llamaCpp
+        var differing = 0, compared = 0
+        for prompt in golden["prompts"]!.array! {
+            let ids = Self.ints(prompt["ids"])
+            let expected = Data(base64Encoded: prompt["logits_f32_le_b64"]!.string!)!.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            let logits = try model.forward(ids, cache: try model.makeCache(capacity: ids.count), logits: .all)
+            differing += zip(logits, expected).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+            compared += expected.count
+        }
+        #expect(differing == 0, "\(differing) of \(compared) logits differ from llama.cpp's under its numerics")
+        let (identicalLlamaCpp, _, _) = try greedyCases(model, golden: "tiny-random-llama2.greedy.json", nearTie: 0)
+        #expect(identicalLlamaCpp == 29)
+        model.numerics = .exact
         let (identical, total, _) = try greedyCases(model, golden: "tiny-random-llama2.greedy.json")
         print("tiny Llama 2: \(identical)/\(total) greedy continuations identical")
         #expect(identical >= 20)
+    }
+
+    /// BF16 weights under llama.cpp's numerics, bit for bit: a small random Llama in BF16 (written at test time by
+    /// Tests/Oracles/make_tiny_bf16_gguf.py, always the same bytes; 64-wide heads, GQA, rows long enough for the
+    /// AVX-512 BF16 kernels) against llama.cpp's logits for prompts (tinyBLAS products) and single-token steps
+    /// (vec_dot products).
+    @Test func tinyBF16LlamaMatchesLlamaCppBitForBit() throws {
+        guard bf16ProductsAvailable else {
+            print("skipped: this CPU has no AVX-512 BF16, so llama.cpp's BF16 products cannot be reproduced here")
+            return
+        }
+        let golden = try Self.json("tiny-random-llama-bf16.json")
+        let path = temporaryDirectory() + "/tiny-random-llama-bf16.gguf"
+        try Oracle.run("make_tiny_bf16_gguf.py", [path])
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        try #require(SHA256.hex(bytes) == golden["sha256"]!.string!, "make_tiny_bf16_gguf.py wrote another file than the goldens were made from: regenerate them (llamacpp_oracle.py --tiny-bf16)")
+        let model = try LanguageModel.load(path: path)
+        let vocabulary = model.config.vocabularySize
+        func floats(_ value: JSONValue?) -> [Float] {
+            Data(base64Encoded: value!.string!)!.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        }
+        var exactWorst: Float = 0
+        for c in golden["cases"]!.array! {
+            let ids = Self.ints(c["ids"]), name = c["id"]!.string!
+            let expected = floats(c["prompt_logits_f32_le_b64"])
+            model.numerics = .exact
+            let exact = try model.forward(ids, cache: try model.makeCache(capacity: ids.count), logits: .all)
+            for (a, b) in zip(exact, expected) { exactWorst = max(exactWorst, abs(a - b)) }
+            model.numerics = .llamaCpp
+            let cache = try model.makeCache(capacity: ids.count + 16)
+            let logits = try model.forward(ids, cache: cache, logits: .all)
+            #expect(logits.count == expected.count)
+            let differing = zip(logits, expected).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+            #expect(differing == 0, "\(name): \(differing) of \(expected.count) prompt logits differ from llama.cpp's")
+            // Greedy steps, each token through the single-token path.
+            let continuation = Self.ints(c["continuation_ids"]), steps = floats(c["step_logits_f32_le_b64"])
+            var row = Array(logits.suffix(vocabulary))
+            for step in 0..<continuation.count {
+                let token = row.withUnsafeBufferPointer { Sampler.argmax($0) }
+                #expect(token == continuation[step], "\(name): step \(step) chose \(token), llama.cpp \(continuation[step])")
+                if step == continuation.count - 1 { break }
+                row = try model.forward([continuation[step]], cache: cache, logits: .last)
+                let theirs = steps[(step * vocabulary)..<((step + 1) * vocabulary)]
+                let stepDiffering = zip(row, theirs).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+                #expect(stepDiffering == 0, "\(name): step \(step + 1): \(stepDiffering) logits differ from llama.cpp's")
+            }
+        }
+        // Our exact numerics (F32 activations) stay within BF16 rounding of llama.cpp's.
+        print("tiny BF16 Llama: llama.cpp numerics bit-identical; exact numerics within \(exactWorst) of llama.cpp")
+        #expect(exactWorst < 0.05)
     }
 }

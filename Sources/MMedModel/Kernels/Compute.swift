@@ -37,11 +37,14 @@ public struct Linear: @unchecked Sendable {
         _ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, scratch: inout [Float], numerics: Numerics = .exact
     ) {
         let n = outputs, k = inputs
-        if batch == 1 {
-            matvec(x, into: y, numerics: numerics)
-        } else if numerics == .llamaCpp && weight.type == .bf16 && k % 32 == 0 && bf16ProductsAvailable {
+        if numerics == .llamaCpp && weight.type == .bf16 && bf16ProductsAvailable {
             // llama.cpp rounds the activations to BF16 for BF16 weights and multiplies with AVX-512 BF16.
             bf16Product(x, batch: batch, into: y)
+        } else if numerics == .llamaCpp && weight.type == .f16 {
+            // llama.cpp rounds the activations to F16 for F16 weights.
+            halfProduct(x, batch: batch, into: y)
+        } else if batch == 1 {
+            matvec(x, into: y, numerics: numerics)
         } else if numerics == .llamaCpp && weight.type.block.weights > 1 {
             // llama.cpp multiplies quantized weights with activations quantized per 32 values in integer dot
             // products, prompt or not: the same kernels row by row.
@@ -86,20 +89,46 @@ extension Linear {
         }
     }
 
-    /// y = x · Wᵀ with x rounded to BF16, on the AVX-512 BF16 kernels, weight rows split over the threads.
+    /// y = x · Wᵀ with x rounded to BF16, on the AVX-512 BF16 kernels, weight rows split over the threads: llamafile's
+    /// tinyBLAS order where llama.cpp takes it (two or more rows of input, a depth that is a multiple of 32, a multiple
+    /// of 4 weight rows), ggml's vec_dot otherwise.
     func bf16Product(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>) {
         let n = outputs, k = inputs
         var rounded = [UInt16](repeating: 0, count: batch * k)
         mmed_round_to_bf16(x, &rounded, batch * k)
         let threads = ComputeThreads.count
-        let per = ((n + threads - 1) / threads + 5) / 6 * 6
+        let per = ((n + threads - 1) / threads + 5) / 6 * 6  // whole tiles of 6 rows
         let data = weight.data, rowBytes = weight.type.byteCount(of: k)
         nonisolated(unsafe) let out = y
         rounded.withUnsafeBufferPointer { xb in
             nonisolated(unsafe) let xp = xb.baseAddress!
             parallel(threads) { part in
                 let begin = part * per, end = min(n, begin + per)
-                if begin < end { mmed_gemm_bf16(xp, batch, k, data, rowBytes, Int32(k), Int32(begin), Int32(end), out, n) }
+                guard begin < end else { return }
+                if batch > 1 && k % 32 == 0 && n % 4 == 0 {
+                    mmed_gemm_bf16(xp, batch, k, data, rowBytes, Int32(k), Int32(begin), Int32(end), out, n)
+                } else {
+                    mmed_dot_bf16_rows(xp, batch, k, data, rowBytes, Int32(k), Int32(begin), Int32(end), out, n)
+                }
+            }
+        }
+    }
+
+    /// y = x · Wᵀ for F16 weights with x rounded to F16, summed as llama.cpp does (tinyBLAS where it takes the product,
+    /// vec_dot otherwise), weight rows split over the threads.
+    func halfProduct(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>) {
+        let n = outputs, k = inputs
+        let rounded = (0..<(batch * k)).map { Float(Float16(x[$0])) }
+        let tiled: Int32 = batch > 1 && k % 16 == 0 && n % 4 == 0 ? 1 : 0
+        let threads = ComputeThreads.count
+        let per = (n + threads - 1) / threads
+        let data = weight.data, rowBytes = weight.type.byteCount(of: k)
+        nonisolated(unsafe) let out = y
+        rounded.withUnsafeBufferPointer { xb in
+            nonisolated(unsafe) let xp = xb.baseAddress!
+            parallel(threads) { part in
+                let begin = part * per, end = min(n, begin + per)
+                if begin < end { mmed_ggml_f16_rows(xp, batch, k, data, rowBytes, Int32(k), Int32(begin), Int32(end), out, n, tiled) }
             }
         }
     }
@@ -170,11 +199,12 @@ public enum Numerics: String, Sendable, CaseIterable {
     /// computation of the same weights (top-1 on every FLORES position of SmolLM2 Q4_1).
     case exact
     /// llama.cpp's CPU backend (ggml built for AVX-512 by GCC, without flash attention) reproduced: activations
-    /// quantized per 32 values with F16 block scales for every product with quantized weights, prompt or not; the
-    /// KV cache, queries and attention probabilities in F16; ggml's exp, rotary table, fused rotation and summation
-    /// orders (vec_dot for one token, tinyBLAS for prompts). Bit-identical logits to llama.cpp on Q4_1/Q8_0 GGUFs
-    /// (SmolLM2); F16/BF16/F32 and Q4_0 weights keep our own product order (close, not bitwise). Prompts run on the
-    /// integer kernels instead of BLAS: slower.
+    /// quantized per 32 values with F16 block scales for every product with quantized weights, prompt or not, rounded
+    /// to BF16 for BF16 weights (multiplied with AVX-512 BF16) and to F16 for F16 weights; the KV cache, queries and
+    /// attention probabilities in F16; ggml's exp, rotary table, fused rotation and summation orders (vec_dot for one
+    /// token, llamafile's tinyBLAS where llama.cpp takes it). Bit-identical logits to llama.cpp for Q4_1, Q8_0, BF16
+    /// and F16 weights (checked on SmolLM2 Q4_1, a BF16 and an F16 Llama); F32 and Q4_0 matrices (llama.cpp repacks
+    /// Q4_0) keep our own summation order. Quantized prompts run on the integer kernels instead of BLAS.
     case llamaCpp = "llama.cpp"
 }
 

@@ -405,8 +405,9 @@ public final class LanguageModel: @unchecked Sendable {
         let scale = 1 / Float(d).squareRoot()
         let qSize = c.headCount * d
         let total = start + n
-        // tinyBLAS takes a product only for two or more columns and a depth that is a multiple of 16.
-        let tiledScores = n > 1 && d % 16 == 0, tiledValues = n > 1
+        // tinyBLAS takes a product only for two or more columns, a depth that is a multiple of 16 and a multiple of 4
+        // rows (ggml pads the cache's length to 256).
+        let tiledScores = n > 1 && d % 16 == 0, tiledValues = n > 1 && d % 4 == 0
         cache.keys.withUnsafeBufferPointer { keys in cache.values.withUnsafeBufferPointer { values in
             q.withUnsafeBufferPointer { qs in output.withUnsafeMutableBufferPointer { out in
                 nonisolated(unsafe) let kp = keys.baseAddress!, vp = values.baseAddress!, qp = qs.baseAddress!, op = out.baseAddress!
