@@ -13,6 +13,17 @@ func parallel(_ parts: Int, _ body: (Int) -> Void) {
     }
 }
 
+/// Runs `body(i)` for `count` items, on all cores when the work (in multiply-adds or bytes read) is large enough to
+/// pay for waking the other threads (measured on SmolLM2: below about a million, waking them costs more than it saves).
+@inline(__always)
+func parallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
+    if work < 1 << 20 || ComputeThreads.count == 1 { for i in 0..<count { body(i) } } else { parallel(count, body) }
+}
+
+/// How many parts to split `work` over: one per thread, at most one per million units of work.
+@inline(__always)
+func parts(for work: Int) -> Int { max(1, min(ComputeThreads.count, work >> 20)) }
+
 /// How many threads kernels use; set once from `--threads` (OpenBLAS gets the same number).
 public enum ComputeThreads {
     nonisolated(unsafe) public private(set) static var count: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -96,7 +107,7 @@ extension Linear {
         let n = outputs, k = inputs
         var rounded = [UInt16](repeating: 0, count: batch * k)
         mmed_round_to_bf16(x, &rounded, batch * k)
-        let threads = ComputeThreads.count
+        let threads = parts(for: batch * n * k)
         let per = ((n + threads - 1) / threads + 5) / 6 * 6  // whole tiles of 6 rows
         let data = weight.data, rowBytes = weight.type.byteCount(of: k)
         nonisolated(unsafe) let out = y
@@ -120,7 +131,7 @@ extension Linear {
         let n = outputs, k = inputs
         let rounded = (0..<(batch * k)).map { Float(Float16(x[$0])) }
         let tiled: Int32 = batch > 1 && k % 16 == 0 && n % 4 == 0 ? 1 : 0
-        let threads = ComputeThreads.count
+        let threads = parts(for: batch * n * k)
         let per = (n + threads - 1) / threads
         let data = weight.data, rowBytes = weight.type.byteCount(of: k)
         nonisolated(unsafe) let out = y
@@ -169,9 +180,8 @@ extension Linear {
         }
         let type = Self.kernelType(weight.type)
         let rowBytes = weight.type.byteCount(of: k)
-        let threads = ComputeThreads.count
-        // Parts of at least 16 rows; a few per thread so an uneven core still finishes with the others.
-        let parts = max(1, min(threads, n / 16))
+        // Parts of at least 16 rows, one per thread when the product is large enough to share.
+        let parts = max(1, min(parts(for: batch * n * k), n / 16))
         let per = (n + parts - 1) / parts
         let data = weight.data
         nonisolated(unsafe) let out = y

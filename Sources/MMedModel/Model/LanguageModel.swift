@@ -359,7 +359,7 @@ public final class LanguageModel: @unchecked Sendable {
         cache.keys.withUnsafeBufferPointer { keys in cache.values.withUnsafeBufferPointer { values in
             q.withUnsafeBufferPointer { qs in output.withUnsafeMutableBufferPointer { out in
                 nonisolated(unsafe) let kp = keys.baseAddress!, vp = values.baseAddress!, qp = qs.baseAddress!, op = out.baseAddress!
-                parallel(c.headCount) { h in
+                parallel(c.headCount, work: c.headCount * n * total * d) { h in
                     let g = h / groupSize
                     let kBase = kp + cache.offset(layer: layer, head: g, position: 0)
                     let vBase = vp + cache.offset(layer: layer, head: g, position: 0)
@@ -411,7 +411,7 @@ public final class LanguageModel: @unchecked Sendable {
         cache.keys.withUnsafeBufferPointer { keys in cache.values.withUnsafeBufferPointer { values in
             q.withUnsafeBufferPointer { qs in output.withUnsafeMutableBufferPointer { out in
                 nonisolated(unsafe) let kp = keys.baseAddress!, vp = values.baseAddress!, qp = qs.baseAddress!, op = out.baseAddress!
-                parallel(c.headCount) { h in
+                parallel(c.headCount, work: c.headCount * n * total * d) { h in
                     let g = h / groupSize
                     let kBase = kp + cache.offset(layer: layer, head: g, position: 0)
                     let vBase = vp + cache.offset(layer: layer, head: g, position: 0)
