@@ -170,7 +170,12 @@ static inline float ggml_expf(float x) {
     float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
                    fmaf(0x1.ffffecp-1f, b, 1.0f));
     if (fabsf(n) > 192) return n <= 0 ? 0.0f : INFINITY;
-    return ldexpf(j, (int)n);
+    int e = (int)n;
+    if (e < -125 || e > 127) return ldexpf(j, e);  // a subnormal or infinite result: rounded as scalef rounds it
+    uint32_t bits = (uint32_t)(e + 127) << 23;  // 2^e exactly: j · 2^e is then exact, as scalef's result is
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return j * scale;
 }
 
 void mmed_ggml_swiglu(float *gate, const float *up, long n) {
