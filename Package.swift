@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MMedMetrics", targets: ["MMedMetrics"]),
         .library(name: "MMedBench", targets: ["MMedBench"]),
         .library(name: "MMedModel", targets: ["MMedModel"]),
+        .library(name: "MMedTrain", targets: ["MMedTrain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -66,10 +67,13 @@ let package = Package(
         ),
         // The MMedBench dataset, importers, prompts, results files, answer extraction and scoring.
         .target(name: "MMedBench", dependencies: ["MMedIO", "MMedText", "MMedMetrics"]),
+        // `mmed train`: recipes (TOML), RUN/config.json, data checks, torchrun/Slurm scripts, following metrics.jsonl.
+        // The training itself is PyTorch FSDP in python/mmedtrain.
+        .target(name: "MMedTrain", dependencies: ["MMedIO", "MMedPretrain"]),
         .executableTarget(
             name: "mmed",
             dependencies: [
-                "MMedIO", "MMedText", "MMedCorpus", "Parquet", "MMedTokenizers", "MMedPretrain", "MMedMetrics", "MMedBench", "MMedModel",
+                "MMedIO", "MMedText", "MMedCorpus", "Parquet", "MMedTokenizers", "MMedPretrain", "MMedMetrics", "MMedBench", "MMedModel", "MMedTrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -90,6 +94,7 @@ let package = Package(
         .testTarget(name: "MMedPretrainTests", dependencies: ["MMedPretrain", "MMedTokenizers", "MMedIO", "MMedCorpus", "MMedTestSupport"]),
         .testTarget(name: "MMedMetricsTests", dependencies: ["MMedMetrics", "MMedText", "MMedIO", "MMedTestSupport"]),
         .testTarget(name: "MMedModelTests", dependencies: ["MMedModel", "MMedTokenizers", "MMedIO", "MMedTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MMedTrainTests", dependencies: ["MMedTrain", "MMedPretrain", "MMedIO", "MMedTestSupport"]),
         .testTarget(name: "MMedBenchTests", dependencies: ["MMedBench", "MMedMetrics", "MMedText", "MMedIO", "MMedTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,7 +6,7 @@ struct MMed: AsyncParsableCommand {
         commandName: "mmed",
         abstract: "MMedKit: build multilingual medical language models (corpus, pretraining data, MMedBench).",
         version: "0.1.0",
-        subcommands: [Corpus.self, ParquetCommand.self, Tokenize.self, Pretrain.self, Bench.self, Generate.self, Model.self]
+        subcommands: [Corpus.self, ParquetCommand.self, Tokenize.self, Pretrain.self, Bench.self, Generate.self, Model.self, Train.self]
     )
 }
 
