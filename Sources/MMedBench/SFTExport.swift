@@ -16,46 +16,65 @@ public struct SFTExport: Sendable {
     /// Appended to every target (e.g. `</s>`); by default none, as trainers append their tokenizer's EOS.
     public var eos: String
     public var variant: BenchPrompt.Variant
+    /// The original's record set: an item without a rationale also gets the rationale form, with an empty rationale
+    /// (`###Rationale: \n###Answer: …`), as finetune/train.py's `jsonl_load` builds it. By default it gets the direct
+    /// form only.
+    public var published: Bool
 
-    public init(seed: UInt64 = 42, eos: String = "", variant: BenchPrompt.Variant = .training) {
+    public init(seed: UInt64 = 42, eos: String = "", variant: BenchPrompt.Variant = .training, published: Bool = false) {
         self.seed = seed
         self.eos = eos
         self.variant = variant
+        self.published = published
     }
 
-    struct Record {
-        var item: BenchItem
-        var language: Language
-        var withRationale: Bool
+    /// One SFT example: the item in one form, and its texts.
+    public struct Example: Sendable {
+        public var item: BenchItem
+        public var language: Language
+        public var withRationale: Bool
+        public var variant: BenchPrompt.Variant
+        public var form: String { withRationale ? "rationale" : "direct" }
+        public var instruction: String { BenchPrompt.instruction(language: language, withRationale: withRationale, variant: variant) }
+        public var input: String { BenchPrompt.input(item) }
+        /// The target, without any EOS.
+        public var target: String { BenchPrompt.target(item, withRationale: withRationale) }
+        /// The Alpaca `prompt_input` the original trains on: the part of each example that is not trained.
+        public var source: String { BenchPrompt.alpaca(instruction: instruction, input: input) }
     }
 
-    /// Writes `alpacaPath` and/or `chatPath` (atomically).
-    public func write(_ files: [BenchFile], alpacaPath: String?, chatPath: String?) throws -> Report {
+    /// Both forms of every item (see `published`), shuffled with `seed`: the order of every output.
+    public func examples(_ files: [BenchFile]) -> (examples: [Example], report: Report) {
         var report = Report()
-        var records: [Record] = []
+        var records: [Example] = []
         for file in files {
             for item in file.items {
                 report.items += 1
-                if item.rationale.isEmpty {
-                    report.withoutRationale += 1
-                } else {
-                    records.append(Record(item: item, language: file.language, withRationale: true))
+                if item.rationale.isEmpty { report.withoutRationale += 1 }
+                if !item.rationale.isEmpty || published {
+                    records.append(Example(item: item, language: file.language, withRationale: true, variant: variant))
                 }
-                records.append(Record(item: item, language: file.language, withRationale: false))
+                records.append(Example(item: item, language: file.language, withRationale: false, variant: variant))
             }
         }
         var generator = SplitMix64(seed: seed)
         generator.shuffle(&records)
         report.records = records.count
+        return (records, report)
+    }
+
+    /// Writes `alpacaPath` and/or `chatPath` (atomically).
+    public func write(_ files: [BenchFile], alpacaPath: String?, chatPath: String?) throws -> Report {
+        let (records, report) = examples(files)
         if let alpacaPath {
             var text = ""
             for record in records {
                 text += JSONValue.object([
-                    ("instruction", .string(BenchPrompt.instruction(language: record.language, withRationale: record.withRationale, variant: variant))),
-                    ("input", .string(BenchPrompt.input(record.item))),
-                    ("output", .string(BenchPrompt.target(record.item, withRationale: record.withRationale) + eos)),
+                    ("instruction", .string(record.instruction)),
+                    ("input", .string(record.input)),
+                    ("output", .string(record.target + eos)),
                     ("id", .string(record.item.id)), ("language", .string(record.language.rawValue)),
-                    ("form", .string(record.withRationale ? "rationale" : "direct")),
+                    ("form", .string(record.form)),
                 ]).jsonText + "\n"
             }
             try AtomicFileWriter.write(text, to: alpacaPath)
@@ -64,14 +83,13 @@ public struct SFTExport: Sendable {
             var text = ""
             for record in records {
                 let messages: [JSONValue] = [
-                    .object([("role", .string("system")), ("content", .string(BenchPrompt.instruction(
-                        language: record.language, withRationale: record.withRationale, variant: variant)))]),
-                    .object([("role", .string("user")), ("content", .string(BenchPrompt.input(record.item)))]),
-                    .object([("role", .string("assistant")), ("content", .string(BenchPrompt.target(record.item, withRationale: record.withRationale) + eos))]),
+                    .object([("role", .string("system")), ("content", .string(record.instruction))]),
+                    .object([("role", .string("user")), ("content", .string(record.input))]),
+                    .object([("role", .string("assistant")), ("content", .string(record.target + eos))]),
                 ]
                 text += JSONValue.object([
                     ("messages", .array(messages)), ("id", .string(record.item.id)), ("language", .string(record.language.rawValue)),
-                    ("form", .string(record.withRationale ? "rationale" : "direct")),
+                    ("form", .string(record.form)),
                 ]).jsonText + "\n"
             }
             try AtomicFileWriter.write(text, to: chatPath)

@@ -3,3 +3,5 @@
 // - MegatronIndex.swift, NumpyArrayFile.swift: the on-disk formats (Megatron .idx, NumPy .npy v1.0).
 // - PretrainJob.swift, PretrainUnit.swift: the job on MMedCorpus' work units (tokenize, window, write per-unit parts).
 // - PretrainAssembler.swift: parts to shards in input order, dataset.json.
+// - SupervisedDataset.swift: tokenized SFT data (`mmed bench prepare --tokenized`): MMedLM's finetune `preprocess` rule,
+//   one unpadded sequence per example with a prompt-masked loss mask, as Megatron shards or JSONL with labels.

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import MMedBench
 import MMedIO
+import MMedPretrain
 import MMedText
+import MMedTokenizers
 
 /// `mmed bench`: the MMedBench dataset, its importers, SFT data, and scoring.
 struct Bench: ParsableCommand {
@@ -103,7 +105,16 @@ struct BenchStats: ParsableCommand {
 struct BenchPrepare: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
-        abstract: "Write SFT data: both forms of every item (rationale, direct answer), shuffled with a seed, as Alpaca JSONL and chat messages."
+        abstract: "Write SFT data: both forms of every item (rationale, direct answer), shuffled with a seed, as Alpaca JSONL and chat messages, or tokenized.",
+        discussion: """
+            Text (default): --output is the Alpaca JSONL file; --format alpaca, chat or both.
+            Tokenized (--tokenized --tokenizer PATH): --output is a folder; --format megatron (tokens_NNNNN and loss_mask_NNNNN \
+            .bin/.idx, sequences.jsonl, dataset.json) or jsonl (sft.jsonl: id, language, form, input_ids, labels with -100 on \
+            the prompt; dataset.json). Each example is tokenized as MMedLM's finetune/train.py does: the prompt and \
+            prompt + target + EOS, each with the tokenizer's BOS; the prompt's positions are not trained. Examples longer than \
+            --max-length are left out and listed in dataset.json; --published cuts them as the original does and also gives \
+            items without a rationale the rationale form (empty rationale).
+            """
     )
 
     @Argument(help: "A dataset folder.")
@@ -112,16 +123,16 @@ struct BenchPrepare: ParsableCommand {
     @Option(help: "The split to export.")
     var split: BenchSplit = .train
 
-    @Option(help: "The Alpaca JSONL file to write; chat messages go beside it as <name>.chat.jsonl (see --format).")
+    @Option(help: "Text: the Alpaca JSONL file to write (chat messages go beside it as <name>.chat.jsonl). Tokenized: the folder to write.")
     var output: String
 
-    @Option(help: "alpaca, chat, or both.")
-    var format: String = "both"
+    @Option(help: "Text: alpaca, chat, or both (default). Tokenized: megatron (default) or jsonl.")
+    var format: String?
 
     @Option(help: "The shuffle seed.")
     var seed: UInt64 = 42
 
-    @Option(help: "Text appended to every target, e.g. </s> (default: none; trainers append their tokenizer's EOS).")
+    @Option(help: "Text only: appended to every target, e.g. </s> (default: none; trainers append their tokenizer's EOS).")
     var eos: String = ""
 
     @Option(help: "The instruction text: training (finetune/train.py) or inference (inference.py: two spaces).")
@@ -130,18 +141,113 @@ struct BenchPrepare: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Languages to include (default: all six).")
     var languages: [String] = []
 
+    @Flag(help: "Write token ids and loss masks (needs --tokenizer) instead of text.")
+    var tokenized = false
+
+    @Option(help: "Tokenized: tokenizer.json, a tiktoken or SentencePiece tokenizer.model, or a directory holding one.")
+    var tokenizer: String?
+
+    @Option(help: "Tokenized: the longest sequence, in tokens (the original's model_max_length, 2048).")
+    var maxLength: Int = 2048
+
+    @Option(help: "Tokenized, megatron: shard size in bytes of tokens, optionally with K, M or G (default 1G).")
+    var shardSize: String = "1G"
+
+    @Flag(help: "The original's behaviour: over-long examples cut to --max-length, and the rationale form for items without a rationale.")
+    var published = false
+
     func run() throws {
-        guard ["alpaca", "chat", "both"].contains(format) else { throw ValidationError("--format must be alpaca, chat or both") }
         let wanted = languages.isEmpty ? BenchLanguages.all : try languages.map(benchLanguage)
+        if tokenized {
+            try runTokenized(wanted)
+            return
+        }
+        let format = self.format ?? "both"
+        guard ["alpaca", "chat", "both"].contains(format) else {
+            throw ValidationError("--format must be alpaca, chat or both (megatron and jsonl need --tokenized)")
+        }
+        guard tokenizer == nil else { throw ValidationError("--tokenizer needs --tokenized") }
         let dataset = try loadDataset(directory, splits: [split], languages: wanted)
         guard !dataset.files.isEmpty else { throw ValidationError("\(directory)/\(split.folder): no <Language>.jsonl files") }
         let stem = output.hasSuffix(".jsonl") ? String(output.dropLast(6)) : output
         let alpaca = format == "chat" ? nil : output
         let chat = format == "alpaca" ? nil : (format == "chat" ? output : stem + ".chat.jsonl")
-        let report = try SFTExport(seed: seed, eos: eos, variant: variant).write(dataset.files, alpacaPath: alpaca, chatPath: chat)
-        print("\(report.items) items → \(report.records) records (\(report.withoutRationale) items without a rationale: direct form only)")
+        let report = try SFTExport(seed: seed, eos: eos, variant: variant, published: published).write(dataset.files, alpacaPath: alpaca, chatPath: chat)
+        print("\(report.items) items → \(report.records) records (\(report.withoutRationale) items without a rationale: "
+            + (published ? "rationale form with an empty rationale too)" : "direct form only)"))
         for path in [alpaca, chat].compactMap({ $0 }) { print("wrote \(path)") }
     }
+
+    private func runTokenized(_ wanted: [Language]) throws {
+        let format = self.format ?? "megatron"
+        guard let outputFormat = SupervisedDatasetWriter.Format(rawValue: format) else {
+            throw ValidationError("--format must be megatron or jsonl with --tokenized")
+        }
+        guard let tokenizer else { throw ValidationError("--tokenized needs --tokenizer") }
+        guard eos.isEmpty else { throw ValidationError("--eos is for text output; tokenized targets end with the tokenizer's EOS id") }
+        guard maxLength > 0 else { throw ValidationError("--max-length must be positive") }
+        let shardBytes = try parseShardSize(shardSize)
+        let dataset = try loadDataset(directory, splits: [split], languages: wanted)
+        guard !dataset.files.isEmpty else { throw ValidationError("\(directory)/\(split.folder): no <Language>.jsonl files") }
+
+        let loaded: any Tokenizer
+        let file: String
+        let bytes: [UInt8]
+        do {
+            file = try MMedTokenizers.tokenizerFile(at: tokenizer)
+            loaded = try loadTokenizer(path: file)
+            bytes = try readWholeFile(file)
+        } catch { throw CleanExit.message("error: \(error)", code: 2) }
+        guard let eosID = loaded.specialTokens.eos else {
+            throw CleanExit.message("error: \(file): the tokenizer has no EOS token, which every target ends with", code: 2)
+        }
+        let (padID, padSource) = resolvePadID(explicit: nil, specialTokens: loaded.specialTokens)!
+
+        let export = SFTExport(seed: seed, variant: variant, published: published)
+        let (records, report) = export.examples(dataset.files)
+        let examples = records.map {
+            SupervisedExample(id: $0.item.id, group: $0.language.rawValue, form: $0.form, source: $0.source, target: $0.target)
+        }
+        var writer = SupervisedDatasetWriter(
+            tokenizer: PretrainTokenizer(tokenizer: loaded, file: file, sha256: SHA256.hex(bytes)),
+            tokenization: SupervisedTokenization(maxLength: maxLength, overLength: published ? .truncate : .skip, eosID: eosID),
+            format: outputFormat, padID: padID, padIDSource: padSource, published: published)
+        writer.shardBytes = shardBytes
+        writer.origin = [
+            "dataset": directory, "split": split.rawValue, "seed": String(seed), "variant": variant.rawValue,
+            "languages": dataset.files.map(\.language.rawValue).joined(separator: ","),
+            "items": String(report.items), "items_without_rationale": String(report.withoutRationale),
+            "order": "SplitMix64 shuffle of (item, form) with the seed; the same order as the text export",
+        ]
+        writer.commandLine = CommandLine.arguments
+        let description: SupervisedDatasetDescription
+        do { description = try writer.write(examples, to: output) } catch { throw CleanExit.message("error: \(error)", code: 1) }
+        let counts = description.counts
+        print("\(report.items) items → \(counts.examples) examples → \(counts.sequences) sequences, \(counts.tokens) tokens "
+            + "(\(counts.supervisedTokens) trained), longest \(counts.maxSequenceLength)")
+        if counts.skippedOverLength > 0 {
+            print("\(counts.skippedOverLength) examples longer than \(maxLength) tokens left out (listed in dataset.json; --published cuts them)")
+        }
+        if counts.truncated > 0 { print("\(counts.truncated) examples cut to \(maxLength) tokens, \(counts.withoutSupervisedTokens) of them with no trained token") }
+        if counts.boundaryMismatches > 0 {
+            print("note: in \(counts.boundaryMismatches) examples a token spans the prompt/target boundary (the mask follows the prompt's token count, as the original)")
+        }
+        print("wrote \(output)/dataset.json")
+    }
+}
+
+/// `1G`, `512M`, `4096`: a positive byte count.
+func parseShardSize(_ value: String) throws -> Int64 {
+    var text = value.uppercased()
+    var multiplier: Int64 = 1
+    if let last = text.last, let shift = ["K": 10, "M": 20, "G": 30, "T": 40][String(last)] {
+        multiplier = 1 << Int64(shift)
+        text = String(text.dropLast())
+    }
+    guard let number = Int64(text), number > 0, number <= Int64.max / multiplier else {
+        throw ValidationError("--shard-size must be a positive number of bytes, optionally with K, M, G or T (e.g. 1G, 512M)")
+    }
+    return number * multiplier
 }
 
 struct BenchPrompts: ParsableCommand {
