@@ -130,21 +130,6 @@ public struct TrainingProgress: Sendable {
     }
 }
 
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "--" }
-    let total = Int(seconds.rounded())
-    if total >= 86400 { return "\(total / 86400)d\(String(format: "%02d", total % 86400 / 3600))h" }
-    if total >= 3600 { return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" }
-    if total >= 60 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
-    return "\(total)s"
-}
-
-func formatCount(_ count: Double) -> String {
-    if count >= 1e6 { return String(format: "%.2fM", count / 1e6) }
-    if count >= 1e3 { return String(format: "%.1fk", count / 1e3) }
-    return String(Int(count))
-}
-
 /// What is in a run folder: its config, checkpoints and metrics.
 public struct RunState: Sendable {
     public var runDirectory: String

@@ -39,24 +39,3 @@ final class StatusLine: @unchecked Sendable {
         FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!)
     }
 }
-
-func formatBytes(_ bytes: Double) -> String {
-    if bytes >= 1e9 { return String(format: "%.2f GB", bytes / 1e9) }
-    if bytes >= 1e6 { return String(format: "%.1f MB", bytes / 1e6) }
-    if bytes >= 1e3 { return String(format: "%.1f kB", bytes / 1e3) }
-    return "\(Int(bytes)) B"
-}
-
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "--" }
-    let total = Int(seconds.rounded())
-    if total >= 3600 { return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" }
-    if total >= 60 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
-    return "\(total)s"
-}
-
-func formatCount(_ count: Double) -> String {
-    if count >= 1e6 { return String(format: "%.2fM", count / 1e6) }
-    if count >= 1e3 { return String(format: "%.1fk", count / 1e3) }
-    return String(Int(count))
-}

@@ -279,10 +279,7 @@ public final class LanguageModel: @unchecked Sendable {
     /// between them), heads one after another with BLAS on all threads.
     func batchedAttention(layer: Int, n: Int, start: Int, q: [Float], cache: KVCache, into output: inout [Float]) {
         let c = config
-        let d = c.headDim
-        let groupSize = c.headCount / c.kvHeadCount
-        let scale = 1 / Float(d).squareRoot()
-        let qSize = c.headCount * d
+        let (d, groupSize, scale, qSize) = (c.headDim, c.queryGroupSize, c.attentionScale, c.queryWidth)
         let total = start + n
         var queries = [Float](repeating: 0, count: n * d)
         var scores = [Float](repeating: 0, count: n * total)
@@ -328,8 +325,7 @@ public final class LanguageModel: @unchecked Sendable {
     /// InternLM2's wqkv output: for each KV group, `headCount / kvHeadCount` query heads, one key head, one value head.
     func unpackInternLM2(_ packed: [Float], n: Int, q: inout [Float], k: inout [Float], v: inout [Float]) {
         let c = config
-        let groupSize = c.headCount / c.kvHeadCount
-        let d = c.headDim
+        let (d, groupSize) = (c.headDim, c.queryGroupSize)
         let row = (c.headCount + 2 * c.kvHeadCount) * d
         for i in 0..<n {
             for g in 0..<c.kvHeadCount {
@@ -351,10 +347,7 @@ public final class LanguageModel: @unchecked Sendable {
         if numerics == .llamaCpp { return ggmlAttention(layer: layer, n: n, start: start, q: q, cache: cache, into: &output) }
         if n >= 16 { return batchedAttention(layer: layer, n: n, start: start, q: q, cache: cache, into: &output) }
         let c = config
-        let d = c.headDim
-        let groupSize = c.headCount / c.kvHeadCount
-        let scale = 1 / Float(d).squareRoot()
-        let qSize = c.headCount * d
+        let (d, groupSize, scale, qSize) = (c.headDim, c.queryGroupSize, c.attentionScale, c.queryWidth)
         let total = start + n
         cache.keys.withUnsafeBufferPointer { keys in cache.values.withUnsafeBufferPointer { values in
             q.withUnsafeBufferPointer { qs in output.withUnsafeMutableBufferPointer { out in
@@ -400,10 +393,7 @@ public final class LanguageModel: @unchecked Sendable {
     /// sum in different orders, and so does this.
     func ggmlAttention(layer: Int, n: Int, start: Int, q: [Float], cache: KVCache, into output: inout [Float]) {
         let c = config
-        let d = c.headDim
-        let groupSize = c.headCount / c.kvHeadCount
-        let scale = 1 / Float(d).squareRoot()
-        let qSize = c.headCount * d
+        let (d, groupSize, scale, qSize) = (c.headDim, c.queryGroupSize, c.attentionScale, c.queryWidth)
         let total = start + n
         // tinyBLAS takes a product only for two or more columns, a depth that is a multiple of 16 and a multiple of 4
         // rows (ggml pads the cache's length to 256).

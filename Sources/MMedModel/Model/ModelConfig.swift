@@ -113,6 +113,13 @@ public struct ModelConfig: Sendable {
         self.eosTokenIDs = eosTokenIDs
     }
 
+    /// Query heads per KV head (grouped-query attention).
+    public var queryGroupSize: Int { headCount / kvHeadCount }
+    /// Values in one token's queries, all heads.
+    public var queryWidth: Int { headCount * headDim }
+    /// 1/√headDim.
+    public var attentionScale: Float { 1 / Float(headDim).squareRoot() }
+
     /// The rotary inverse frequencies for a sequence of `length` tokens (dynamic NTK depends on it).
     public func inverseFrequencies(sequenceLength length: Int) -> [Float] {
         let half = headDim / 2
