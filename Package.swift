@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "MMedPretrainTests", dependencies: ["MMedPretrain", "MMedTokenizers", "MMedIO", "MMedCorpus", "MMedTestSupport"]),
         .testTarget(name: "MMedMetricsTests", dependencies: ["MMedMetrics", "MMedText", "MMedIO", "MMedTestSupport"]),
         .testTarget(name: "MMedModelTests", dependencies: ["MMedModel", "MMedTokenizers", "MMedIO", "MMedTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MMedTrainTests", dependencies: ["MMedTrain", "MMedPretrain", "MMedIO", "MMedTestSupport"]),
+        .testTarget(name: "MMedTrainTests", dependencies: ["MMedTrain", "MMedPretrain", "MMedModel", "MMedIO", "MMedTestSupport"]),
         .testTarget(name: "MMedBenchTests", dependencies: ["MMedBench", "MMedMetrics", "MMedText", "MMedIO", "MMedTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
