@@ -73,6 +73,23 @@ import MMedModel
         // status reads the run.
         result = try MMedCLI.run(["train", "status", run])
         #expect(result.status == 0 && result.standardOutput.contains("step_00000004"), "\(result.standardOutput)\(result.standardError)")
+
+        // The same run stopped by a checkpoint request after step 2 (what the Slurm grace signal does), then
+        // `mmed train resume`: the continuation is bit-identical to the uninterrupted run.
+        let stopped = folder + "/stopped"
+        result = try MMedCLI.run([
+            "train", "pretrain", "--recipe", "mmedlm-pretrain", "--model", model, "--data", folder + "/data", "--out", stopped,
+            "--nproc-per-node", "2", "--micro-batch-size", "1", "--global-batch-size", "4", "--max-steps", "4",
+            "--checkpoint-every", "2", "--export-format", "hf", "--lr", "1e-3", "--quiet",
+        ], environment: ["MMEDTRAIN_TEST_HOOK": "request:2"])
+        try #require(result.status == 0, "the stopped run failed: \(result.standardError)")
+        #expect(try Self.metrics(stopped).contains { $0["event"]?.string == "preempted" })
+        result = try MMedCLI.run(["train", "resume", stopped, "--quiet"])
+        try #require(result.status == 0, "mmed train resume failed: \(result.standardError)")
+        let resumed = try Self.metrics(stopped).filter { $0["step"] != nil && $0["event"] == nil }
+        let losses = { (records: [JSONValue]) in records.filter { ($0["step"]?.int ?? 0) > 2 }.map { $0["loss"]!.number! } }
+        #expect(losses(resumed) == losses(steps), "resumed \(losses(resumed)) vs uninterrupted \(losses(steps))")
+        #expect(losses(resumed).count == 2)
     }
 
     @Test func tokenizedSFTWithLoRAExportsAnAdapterAndMergedWeights() throws {
