@@ -31,33 +31,39 @@ enum TorchStack {
     }
 }
 
-/// The distributed loop's own checks (python/tests/run_checks.py, several checks per torchrun launch, FSDP2 on gloo):
-/// parity with the HF Trainer, 2 processes vs 1, activation checkpointing, accumulation invariance, kill and resume,
-/// LoRA, exports, the Megatron reader against an independent one.
-@Suite(.serialized) struct TrainerChecksTests {
-    @Test func distributedLoopPassesEveryCheck() throws {
-        guard TorchStack.required("the trainer checks") else { return }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.path("python/tests/run_checks.py")]
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONPATH"] = Repository.path("python")
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        var passed = 0, failed: [String] = []
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("{\"check\"") {
-            let record = try JSONValue.parse(Array(line.utf8))
-            let name = record["check"]?.string ?? "?"
-            if record["passed"]?.bool == true { passed += 1 } else { failed.append("\(name): \(line)") }
-            print(line)
+/// The suites that start torchrun or Slurm, one after another: they share the two cores, the rendezvous port of the
+/// recipes and Slurm's fixed ports, and their time limits assume no other training runs beside them.
+@Suite(.serialized) enum TrainingRuns {}
+
+extension TrainingRuns {
+    /// The distributed loop's own checks (python/tests/run_checks.py, several checks per torchrun launch, FSDP2 on gloo):
+    /// parity with the HF Trainer, 2 processes vs 1, activation checkpointing, accumulation invariance, kill and resume,
+    /// LoRA, exports, the Megatron reader against an independent one.
+    @Suite(.serialized) struct TrainerChecksTests {
+        @Test func distributedLoopPassesEveryCheck() throws {
+            guard TorchStack.required("the trainer checks") else { return }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", Repository.path("python/tests/run_checks.py")]
+            var environment = ProcessInfo.processInfo.environment
+            environment["PYTHONPATH"] = Repository.path("python")
+            process.environment = environment
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            var passed = 0, failed: [String] = []
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("{\"check\"") {
+                let record = try JSONValue.parse(Array(line.utf8))
+                let name = record["check"]?.string ?? "?"
+                if record["passed"]?.bool == true { passed += 1 } else { failed.append("\(name): \(line)") }
+                print(line)
+            }
+            #expect(failed.isEmpty, "failed trainer checks:\n\(failed.joined(separator: "\n"))")
+            #expect(passed >= 20, "only \(passed) checks reported")
+            #expect(process.terminationStatus == 0)
         }
-        #expect(failed.isEmpty, "failed trainer checks:\n\(failed.joined(separator: "\n"))")
-        #expect(passed >= 20, "only \(passed) checks reported")
-        #expect(process.terminationStatus == 0)
     }
 }

@@ -64,7 +64,8 @@ def micro_seed(seed: int, step: int, position: int) -> int:
 
 
 def test_hook() -> tuple[str | None, int]:
-    """MMEDTRAIN_TEST_HOOK (for the checks only): "pause:N" stops every rank after step N (to be killed);
+    """MMEDTRAIN_TEST_HOOK (for the checks only): "pause:N" holds every rank after step N until it is killed or
+    RUN/CHECKPOINT_REQUEST appears (then the request is taken at the next step boundary, as it would be mid-run);
     "request:N" writes RUN/CHECKPOINT_REQUEST after step N, as the Slurm signal handler would."""
     value = os.environ.get("MMEDTRAIN_TEST_HOOK")
     if not value:
@@ -276,8 +277,9 @@ def _train(cfg, rank, world, device, log) -> int:
                 open(request, "w").close()
             if hook_kind == "pause":
                 log.info("test hook: paused after step %d", done)
-                while True:
-                    time.sleep(1)
+                while not os.path.exists(request):
+                    time.sleep(0.2)
+                log.info("test hook: %s appeared; resuming after step %d", REQUEST_FILE, done)
 
     metrics.write({"event": "done", "step": t.total_steps})
     log.info("done at step %d", t.total_steps)

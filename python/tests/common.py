@@ -61,7 +61,7 @@ def torchrun_cmd(nproc, *args):
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *args]
 
 
-def train(config_path, nproc, timeout=240):
+def train(config_path, nproc, timeout=900):
     """Runs `python -m mmedtrain train` under torchrun; returns (rc, stderr tail)."""
     cmd = torchrun_cmd(nproc, "-m", "mmedtrain", "train", config_path)
     p = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=timeout)

@@ -324,7 +324,7 @@ def parallel(fx):
            {"max_abs_loss_diff_vs_global_tokens": common.max_diff(one, pm)})
 
 
-def wait_for_log(run_dir, ranks, text, timeout=180):
+def wait_for_log(run_dir, ranks, text, timeout=600):
     deadline = time.time() + timeout
     while time.time() < deadline:
         found = 0
@@ -365,7 +365,7 @@ def resume(fx):
     shutil.rmtree(run_dir, ignore_errors=True)
     path = fx.config(name, world=2, accum=2, every=2, keep=2)
     p = launch(path, 2, hook="request:3")
-    _, err = p.communicate(timeout=240)
+    _, err = p.communicate(timeout=900)
     _, events = common.metrics(run_dir)
     pre = [e for e in events if e["event"] == "preempted"]
     ok = p.returncode == 0 and pre == [{"event": "preempted", "step": 3}] and 3 in checkpoint.complete_steps(run_dir) \
@@ -375,7 +375,7 @@ def resume(fx):
     p = launch(path, 2, hook="pause:5")
     paused = wait_for_log(run_dir, 2, "paused after step 5")
     os.kill(last_pid(run_dir, 1), signal.SIGKILL)
-    p.communicate(timeout=120)
+    p.communicate(timeout=900)
     killed_rc = p.returncode
     other = fx.run_dir("resume_other")
     shutil.rmtree(other, ignore_errors=True)
@@ -435,7 +435,7 @@ def lora(fx):
     out = os.path.join(fx.work, "adapters")
     shutil.rmtree(out, ignore_errors=True)
     cmd = common.torchrun_cmd(2, os.path.join(HERE, "workers.py"), "adapters", os.path.join(run_dir, "config.json"), out)
-    p = subprocess.run(cmd, env=common.env(), capture_output=True, text=True, timeout=240)
+    p = subprocess.run(cmd, env=common.env(), capture_output=True, text=True, timeout=900)
     worst, count = float("inf"), 0
     if p.returncode == 0:
         worst = 0.0
@@ -455,7 +455,7 @@ def lora(fx):
     p = launch(path, 2, hook="pause:5")
     paused = wait_for_log(rd, 2, "paused after step 5")
     p.send_signal(signal.SIGTERM)  # to the torchrun agent only
-    p.communicate(timeout=120)
+    p.communicate(timeout=900)
     killed_rc = p.returncode
     rc, err = common.train(path, 2)
     again = common.losses(rd)
@@ -516,6 +516,9 @@ def main():
     parser.add_argument("--only", nargs="+", choices=list(GROUPS))
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
+    # A caller's thread may block SIGTERM/SIGUSR1 (Swift's test runner starts us from a Dispatch thread, and children
+    # inherit the mask): unblock them, or the kill checks' torchrun agents would never see their signals.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP})
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     work = args.work or tempfile.mkdtemp(prefix="mmedtrain-checks-")
     os.makedirs(work, exist_ok=True)
