@@ -81,21 +81,27 @@ public enum Oracle {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Repository.path("Tests/Oracles/" + name)] + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Read both pipes concurrently so neither fills up and blocks the script.
-        nonisolated(unsafe) var errorData = Data()
-        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
+        let (outputData, errorData) = try runCollecting(process)
         guard process.terminationStatus == 0 else {
             throw Failure(message: "\(name) \(arguments.first ?? "") failed (run scripts/setup for its pinned packages): "
                 + String(decoding: errorData, as: UTF8.self))
         }
         return String(decoding: outputData, as: UTF8.self)
     }
+}
+
+/// Runs `process` to its end and returns its standard output and error, both pipes read concurrently so neither
+/// fills up and blocks the child.
+public func runCollecting(_ process: Process) throws -> (output: Data, error: Data) {
+    let output = Pipe(), errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    nonisolated(unsafe) var errorData = Data()
+    let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !reader.isFinished { usleep(1000) }
+    return (outputData, errorData)
 }

@@ -391,16 +391,7 @@ func command(_ arguments: [String], environment: [String: String] = [:]) -> (sta
     var merged = ProcessInfo.processInfo.environment
     for (key, value) in environment { merged[key] = value }
     process.environment = merged
-    let output = Pipe(), errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    do { try process.run() } catch { return (127, "", "\(error)") }
-    nonisolated(unsafe) var errorData = Data()
-    let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
-    reader.start()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    while !reader.isFinished { usleep(1000) }
+    guard let (outputData, errorData) = try? runCollecting(process) else { return (127, "", "cannot start \(arguments[0])") }
     return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
 }
 
