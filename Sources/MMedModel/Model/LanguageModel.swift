@@ -349,13 +349,7 @@ public final class LanguageModel: @unchecked Sendable {
         let c = config
         let (d, groupSize, scale, qSize) = (c.headDim, c.queryGroupSize, c.attentionScale, c.queryWidth)
         let total = start + n
-        cache.keys.withUnsafeBufferPointer { keys in cache.values.withUnsafeBufferPointer { values in
-            q.withUnsafeBufferPointer { qs in output.withUnsafeMutableBufferPointer { out in
-                nonisolated(unsafe) let kp = keys.baseAddress!, vp = values.baseAddress!, qp = qs.baseAddress!, op = out.baseAddress!
-                parallel(c.headCount, work: c.headCount * n * total * d) { h in
-                    let g = h / groupSize
-                    let kBase = kp + cache.offset(layer: layer, head: g, position: 0)
-                    let vBase = vp + cache.offset(layer: layer, head: g, position: 0)
+        forEachHead(layer: layer, work: c.headCount * n * total * d, q: q, cache: cache, into: &output) { h, kBase, vBase, qp, op in
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: total) { scores in
                         for i in 0..<n {
                             let query = qp + i * qSize + h * d
@@ -382,9 +376,7 @@ public final class LanguageModel: @unchecked Sendable {
                             }
                         }
                     }
-                }
-            } }
-        } }
+        }
     }
 
     /// Attention as llama.cpp's CPU backend computes it without flash attention: S = K·Q over F16 keys and F16
@@ -398,13 +390,7 @@ public final class LanguageModel: @unchecked Sendable {
         // tinyBLAS takes a product only for two or more columns, a depth that is a multiple of 16 and a multiple of 4
         // rows (ggml pads the cache's length to 256).
         let tiledScores = n > 1 && d % 16 == 0, tiledValues = n > 1 && d % 4 == 0
-        cache.keys.withUnsafeBufferPointer { keys in cache.values.withUnsafeBufferPointer { values in
-            q.withUnsafeBufferPointer { qs in output.withUnsafeMutableBufferPointer { out in
-                nonisolated(unsafe) let kp = keys.baseAddress!, vp = values.baseAddress!, qp = qs.baseAddress!, op = out.baseAddress!
-                parallel(c.headCount, work: c.headCount * n * total * d) { h in
-                    let g = h / groupSize
-                    let kBase = kp + cache.offset(layer: layer, head: g, position: 0)
-                    let vBase = vp + cache.offset(layer: layer, head: g, position: 0)
+        forEachHead(layer: layer, work: c.headCount * n * total * d, q: q, cache: cache, into: &output) { h, kBase, vBase, qp, op in
                     let transposed = tiledScores ? d * total : 0
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * total + transposed + 64 * d) { buffer in
                         let scores = buffer.baseAddress!, weights = scores + total, keysT = weights + total
@@ -433,6 +419,22 @@ public final class LanguageModel: @unchecked Sendable {
                             }
                         }
                     }
+        }
+    }
+
+    /// Runs `body(h, keys, values, queries, output)` for every query head on all cores (when the work pays for it), with
+    /// the head's KV group's keys and values in the cache of `layer`.
+    func forEachHead(
+        layer: Int, work: Int, q: [Float], cache: KVCache, into output: inout [Float],
+        _ body: (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let c = config
+        cache.keys.withUnsafeBufferPointer { keys in cache.values.withUnsafeBufferPointer { values in
+            q.withUnsafeBufferPointer { qs in output.withUnsafeMutableBufferPointer { out in
+                nonisolated(unsafe) let kp = keys.baseAddress!, vp = values.baseAddress!, qp = qs.baseAddress!, op = out.baseAddress!
+                parallel(c.headCount, work: work) { h in
+                    let g = h / c.queryGroupSize
+                    body(h, kp + cache.offset(layer: layer, head: g, position: 0), vp + cache.offset(layer: layer, head: g, position: 0), qp, op)
                 }
             } }
         } }
