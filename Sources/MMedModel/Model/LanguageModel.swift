@@ -347,7 +347,7 @@ public final class LanguageModel: @unchecked Sendable {
         if numerics == .llamaCpp { return ggmlAttention(layer: layer, n: n, start: start, q: q, cache: cache, into: &output) }
         if n >= 16 { return batchedAttention(layer: layer, n: n, start: start, q: q, cache: cache, into: &output) }
         let c = config
-        let (d, groupSize, scale, qSize) = (c.headDim, c.queryGroupSize, c.attentionScale, c.queryWidth)
+        let (d, scale, qSize) = (c.headDim, c.attentionScale, c.queryWidth)
         let total = start + n
         forEachHead(layer: layer, work: c.headCount * n * total * d, q: q, cache: cache, into: &output) { h, kBase, vBase, qp, op in
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: total) { scores in
@@ -385,7 +385,7 @@ public final class LanguageModel: @unchecked Sendable {
     /// sum in different orders, and so does this.
     func ggmlAttention(layer: Int, n: Int, start: Int, q: [Float], cache: KVCache, into output: inout [Float]) {
         let c = config
-        let (d, groupSize, scale, qSize) = (c.headDim, c.queryGroupSize, c.attentionScale, c.queryWidth)
+        let (d, scale, qSize) = (c.headDim, c.attentionScale, c.queryWidth)
         let total = start + n
         // tinyBLAS takes a product only for two or more columns, a depth that is a multiple of 16 and a multiple of 4
         // rows (ggml pads the cache's length to 256).
